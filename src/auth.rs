@@ -1,0 +1,65 @@
+//! Which credential each operation takes, from the spec's `security` requirements.
+//!
+//! progenitor ignores `security`, so build.rs renders this table from the same parsed
+//! spec; it cannot drift from the document.
+
+use base64::Engine as _;
+use reqwest::header::HeaderValue;
+
+/// The credential an operation sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthKind {
+    /// Nothing (`security: []`).
+    None,
+    /// `Authorization: Basic base64(client_id:client_secret)`.
+    ClientBasic,
+    /// `Authorization: Bearer <the session's access token>`.
+    UserBearer,
+    /// `Authorization: Basic base64(SecretId:SecretKey)` (Tencent Cloud API keys).
+    CloudSecret,
+}
+
+/// One operation of the spec and its credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OperationAuth {
+    /// progenitor's snake_case operation id.
+    pub operation_id: &'static str,
+    /// The HTTP method, upper case.
+    pub method: &'static str,
+    /// The path template, e.g. `/auth/v1/user/provider/{provider_id}`.
+    pub path: &'static str,
+    /// The credential.
+    pub auth: AuthKind,
+    /// Whether the spec also allows no credential (`{}` among the requirements).
+    pub optional: bool,
+}
+
+include!(concat!(env!("OUT_DIR"), "/auth_table.rs"));
+
+/// Every operation of the spec with its method, path and credential.
+pub fn operations() -> &'static [OperationAuth] {
+    OPERATIONS
+}
+
+/// A basic-auth header value, marked sensitive so `Debug` of the request hides it.
+///
+/// Plain `base64(id:secret)`, as the official SDK sends it — not RFC 6749 §2.3.1's
+/// form-encoding first — because that is what CloudBase expects.
+pub(crate) fn basic(user: &str, password: &str) -> HeaderValue {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    sensitive(format!("Basic {encoded}"))
+}
+
+/// A bearer header value, marked sensitive.
+pub(crate) fn bearer(token: &str) -> HeaderValue {
+    sensitive(format!("Bearer {token}"))
+}
+
+fn sensitive(value: String) -> HeaderValue {
+    // Only a token with bytes a header cannot carry fails here; send an empty value
+    // and let the server answer 401 rather than panic.
+    let mut value = HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""));
+    value.set_sensitive(true);
+    value
+}

@@ -1,0 +1,373 @@
+//! The generated client's hooks: credentials, headers, tracing, bounded reads, retries.
+//!
+//! progenitor calls `pre` then `exec` for every operation; `OperationInfo` carries only
+//! the operation id, so the credential comes from the spec-generated table in `auth.rs`.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::{Method, Request, Response, StatusCode};
+use tracing::Instrument;
+
+use crate::auth::{self, AuthKind, OperationAuth};
+use crate::generated::Client as RawClient;
+use crate::request_id::{random_hex32, scoped_request_id};
+use crate::session::{Core, SessionCore};
+
+tokio::task_local! {
+    /// A bearer token to send instead of the session's (introspecting another token).
+    pub(crate) static BEARER_OVERRIDE: String;
+    /// A solved captcha's token, sent as `x-captcha-token`.
+    pub(crate) static CAPTCHA_TOKEN: String;
+}
+
+const DEVICE_ID: &str = "x-device-id";
+const REQUEST_ID: &str = "x-request-id";
+
+impl ClientHooks<SessionCore> for RawClient {
+    async fn pre<E>(
+        &self,
+        request: &mut Request,
+        info: &OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        let core = &self.inner().0;
+        let headers = request.headers_mut();
+        // progenitor adds `api-version: <info.version>`; CloudBase does not define it.
+        headers.remove("api-version");
+        headers.insert(DEVICE_ID, header(&core.device_id));
+        headers.insert(
+            REQUEST_ID,
+            header(&scoped_request_id().unwrap_or_else(random_hex32)),
+        );
+        if let Ok(token) = CAPTCHA_TOKEN.try_with(Clone::clone) {
+            let mut value = header(&token);
+            value.set_sensitive(true);
+            headers.insert("x-captcha-token", value);
+        }
+        let Some(op) = auth::operation_auth(info.operation_id) else {
+            return Err(progenitor_client::Error::Custom(format!(
+                "operation `{}` is not in the spec table",
+                info.operation_id
+            )));
+        };
+        authorize(core, request, op)
+            .await
+            .map_err(|e| progenitor_client::Error::Custom(e.to_string()))
+    }
+
+    async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
+        let core = &self.inner().0;
+        let bearer = auth::operation_auth(info.operation_id)
+            .is_some_and(|op| op.auth == AuthKind::UserBearer);
+        let spare = if bearer { request.try_clone() } else { None };
+        let sent = sent_bearer(&request);
+        let first = send_with_retries(core, request, info).await?;
+        // Reactive path: one refresh and one retry, only for the token this call sent,
+        // never for the token endpoint (it is not a bearer operation).
+        if first.is_unauthenticated()
+            && let (Some(mut retry), Some(sent)) = (spare, sent)
+            && BEARER_OVERRIDE.try_with(|_| ()).is_err()
+            && let Ok(tokens) = core.refresh_after_rejection(&sent).await
+        {
+            retry
+                .headers_mut()
+                .insert(AUTHORIZATION, auth::bearer(tokens.access.expose_secret()));
+            return Ok(send_with_retries(core, retry, info).await?.into_response());
+        }
+        Ok(first.into_response())
+    }
+}
+
+/// Sets the credential the spec declares for the operation.
+async fn authorize(
+    core: &std::sync::Arc<Core>,
+    request: &mut Request,
+    op: &OperationAuth,
+) -> Result<(), crate::Error> {
+    match op.auth {
+        AuthKind::UserBearer => {
+            let token = match BEARER_OVERRIDE.try_with(Clone::clone) {
+                Ok(token) => token,
+                Err(_) if op.optional && core.current().is_none() => {
+                    return Ok(add_client_id(core, request));
+                }
+                Err(_) => core
+                    .fresh_tokens()
+                    .await?
+                    .access
+                    .expose_secret()
+                    .to_string(),
+            };
+            request
+                .headers_mut()
+                .insert(AUTHORIZATION, auth::bearer(&token));
+        }
+        AuthKind::ClientBasic => {
+            let secret = core
+                .client_secret
+                .as_ref()
+                .map(|s| s.expose_secret())
+                .unwrap_or("");
+            request
+                .headers_mut()
+                .insert(AUTHORIZATION, auth::basic(&core.client_id, secret));
+            add_client_id(core, request);
+        }
+        AuthKind::CloudSecret => {
+            let (id, key) = core.cloud_secret.as_ref().ok_or(crate::Error::InvalidRequest {
+                message: "this operation needs a Tencent Cloud SecretId/SecretKey: configure `Config::with_cloud_secret`".into(),
+            })?;
+            request
+                .headers_mut()
+                .insert(AUTHORIZATION, auth::basic(id, key.expose_secret()));
+        }
+        AuthKind::None => add_client_id(core, request),
+    }
+    Ok(())
+}
+
+/// The official SDK appends `client_id` to every call it does not sign with a bearer
+/// token; the gateway uses it to pick the client when no basic auth is present.
+fn add_client_id(core: &Core, request: &mut Request) {
+    let already = request.url().query_pairs().any(|(k, _)| k == "client_id");
+    if !already {
+        request
+            .url_mut()
+            .query_pairs_mut()
+            .append_pair("client_id", &core.client_id);
+    }
+}
+
+fn header(value: &str) -> HeaderValue {
+    HeaderValue::from_str(value).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
+fn sent_bearer(request: &Request) -> Option<String> {
+    let value = request.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    value.strip_prefix("Bearer ").map(str::to_string)
+}
+
+/// A response read whole (within the size cap), so hooks can look at it and the
+/// generated code can still parse it.
+struct Buffered {
+    status: StatusCode,
+    version: reqwest::Version,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Buffered {
+    fn error_name(&self) -> Option<String> {
+        let value: serde_json::Value = serde_json::from_slice(&self.body).ok()?;
+        value.get("error")?.as_str().map(str::to_string)
+    }
+
+    fn is_unauthenticated(&self) -> bool {
+        self.status == StatusCode::UNAUTHORIZED
+            && self.error_name().as_deref() == Some("unauthenticated")
+    }
+
+    fn is_transient(&self) -> bool {
+        matches!(self.status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
+    }
+
+    fn into_response(self) -> Response {
+        let mut response = http::Response::new(self.body);
+        *response.status_mut() = self.status;
+        *response.version_mut() = self.version;
+        *response.headers_mut() = self.headers;
+        Response::from(response)
+    }
+}
+
+/// Sends, retrying only where it is safe: a connection never made (nothing was sent),
+/// or an idempotent `GET` that failed transiently.
+async fn send_with_retries(
+    core: &Core,
+    mut request: Request,
+    info: &OperationInfo,
+) -> reqwest::Result<Buffered> {
+    let idempotent = request.method() == Method::GET;
+    let mut attempt = 0;
+    loop {
+        let spare = request.try_clone();
+        let result = send_once(core, request, info).await;
+        let retry_after = match &result {
+            Ok(response) if idempotent && response.is_transient() => {
+                crate::retry::retry_after(&response.headers)
+            }
+            Err(e) if e.is_connect() || (idempotent && e.is_timeout()) => None,
+            _ => return result,
+        };
+        match (spare, core.retry.delay(attempt, retry_after)) {
+            (Some(next), Some(delay)) => {
+                tracing::debug!(
+                    operation = info.operation_id,
+                    attempt,
+                    ?delay,
+                    "transient failure; retrying"
+                );
+                tokio::time::sleep(delay).await;
+                request = next;
+                attempt += 1;
+            }
+            _ => return result,
+        }
+    }
+}
+
+/// One HTTP exchange inside a span: operation id, method, path, request id, status and
+/// duration; never a body, a query string or a header value.
+async fn send_once(
+    core: &Core,
+    request: Request,
+    info: &OperationInfo,
+) -> reqwest::Result<Buffered> {
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let span = tracing::debug_span!(
+        "cloudbase_auth.request",
+        operation = info.operation_id,
+        method = %request.method(),
+        path = request.url().path(),
+        request_id = %request_id,
+        status = tracing::field::Empty,
+        duration_ms = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    async {
+        let result = exchange(core, request).await;
+        let span = tracing::Span::current();
+        span.record("duration_ms", started.elapsed().as_millis() as u64);
+        match &result {
+            Ok(response) => {
+                span.record("status", response.status.as_u16());
+                tracing::debug!(status = response.status.as_u16(), "response");
+            }
+            Err(e) => tracing::debug!(
+                timeout = e.is_timeout(),
+                connect = e.is_connect(),
+                "transport failure"
+            ),
+        }
+        result
+    }
+    .instrument(span)
+    .await
+}
+
+async fn exchange(core: &Core, request: Request) -> reqwest::Result<Buffered> {
+    let mut response = core.http.execute(request).await?;
+    let status = response.status();
+    let version = response.version();
+    let mut headers = std::mem::take(response.headers_mut());
+    let body = match read_capped(&mut response, core.max_response_bytes).await? {
+        Some(body) => body,
+        None => return Ok(too_large(status, version, headers, core.max_response_bytes)),
+    };
+    let body = if status.is_client_error() || status.is_server_error() {
+        normalize_error_body(status, &mut headers, body)
+    } else {
+        body
+    };
+    Ok(Buffered {
+        status,
+        version,
+        headers,
+        body,
+    })
+}
+
+/// Reads the body, or `None` as soon as it exceeds `cap` (the rest is never read).
+async fn read_capped(response: &mut Response, cap: usize) -> reqwest::Result<Option<Bytes>> {
+    if response
+        .content_length()
+        .is_some_and(|len| len > cap as u64)
+    {
+        return Ok(None);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > cap {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(Bytes::from(body)))
+}
+
+/// Stands in for a response over the cap: an error body the caller can recognise
+/// (`response_too_large`), with a 502 if the server's status was a success.
+fn too_large(
+    status: StatusCode,
+    version: reqwest::Version,
+    mut headers: HeaderMap,
+    cap: usize,
+) -> Buffered {
+    let status = if status.is_success() {
+        StatusCode::BAD_GATEWAY
+    } else {
+        status
+    };
+    let body = synthetic_error(
+        "response_too_large",
+        &format!("the response body exceeded {cap} bytes and was not read"),
+    );
+    set_json(&mut headers, &body);
+    Buffered {
+        status,
+        version,
+        headers,
+        body,
+    }
+}
+
+/// Error answers come in three shapes: CloudBase's `{error, error_code,
+/// error_description}`, the gateway's `{code, message, requestId}` (reference §6),
+/// and non-JSON pages from proxies. The generated code knows only the first, and
+/// would drop the status on the others, so the other two are rewritten into it.
+fn normalize_error_body(status: StatusCode, headers: &mut HeaderMap, body: Bytes) -> Bytes {
+    let parsed: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
+    let object = parsed.as_ref().and_then(|v| v.as_object());
+    if object.is_some_and(|o| o.get("error").is_some_and(|e| e.is_string())) {
+        return body;
+    }
+    let rewritten = match object.and_then(|o| o.get("code")?.as_str().map(|code| (code, o))) {
+        Some((code, o)) => {
+            let message = o.get("message").and_then(|m| m.as_str()).unwrap_or("");
+            let gateway_id = o.get("requestId").and_then(|m| m.as_str()).unwrap_or("");
+            synthetic_error(
+                code,
+                &format!("{message} (gateway request id {gateway_id})"),
+            )
+        }
+        None => synthetic_error(
+            &format!("http_{}", status.as_u16()),
+            &format!(
+                "the server answered HTTP {} without a JSON error body",
+                status.as_u16()
+            ),
+        ),
+    };
+    set_json(headers, &rewritten);
+    rewritten
+}
+
+fn synthetic_error(error: &str, description: &str) -> Bytes {
+    let body = serde_json::json!({ "error": error, "error_description": description });
+    Bytes::from(body.to_string())
+}
+
+fn set_json(headers: &mut HeaderMap, body: &Bytes) {
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(
+        reqwest::header::CONTENT_LENGTH,
+        HeaderValue::from(body.len()),
+    );
+}

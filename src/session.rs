@@ -1,0 +1,440 @@
+//! The session: one signed-in user's tokens, refreshed on expiry.
+//!
+//! Design (anchors §3.7, emulator-reliability §2):
+//! - expiry is `receipt time + expires_in` on the wall clock, checked on every use;
+//! - a refresh starts `margin + jitter` before expiry, single-flight, in a detached task,
+//!   so N concurrent callers share one `POST /auth/v1/token` and a caller that is
+//!   cancelled cannot abandon a rotation half-way;
+//! - a new pair is saved to the store before anyone uses it, and a result that arrives
+//!   after the session moved on (a newer sign-in, a sign-out) is dropped, not applied;
+//! - `invalid_grant` is terminal; transient failures keep the session.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use rand::Rng;
+use tokio::sync::{broadcast, watch};
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::error::{Error, SignInReason};
+use crate::events::SessionEvent;
+use crate::generated::Client as RawClient;
+use crate::generated::types;
+use crate::retry::RetryPolicy;
+use crate::secret::{AccessToken, ClientSecret, CloudSecretKey, RefreshToken};
+use crate::token_store::{StoredSession, TokenStore};
+
+/// The tokens of a signed-in session, immutable once committed.
+pub(crate) struct Tokens {
+    pub(crate) access: AccessToken,
+    pub(crate) refresh: Option<RefreshToken>,
+    pub(crate) expires_at: SystemTime,
+    /// When to start refreshing: `expires_at - (margin + jitter)`, fixed at commit.
+    refresh_at: SystemTime,
+    pub(crate) scope: Option<String>,
+    pub(crate) sub: Option<String>,
+    token_type: Option<String>,
+}
+
+impl Tokens {
+    pub(crate) fn is_anonymous(&self) -> bool {
+        self.scope
+            .as_deref()
+            .is_some_and(|s| s.split_whitespace().any(|s| s == "anonymous"))
+    }
+
+    fn stored(&self) -> StoredSession {
+        StoredSession {
+            access_token: self.access.clone(),
+            refresh_token: self.refresh.clone(),
+            expires_at: self.expires_at,
+            scope: self.scope.clone(),
+            sub: self.sub.clone(),
+            token_type: self.token_type.clone(),
+        }
+    }
+}
+
+type Outcome = Option<Result<(), Error>>;
+
+#[derive(Default)]
+struct State {
+    tokens: Option<Arc<Tokens>>,
+    /// Bumped on every commit and sign-out; a refresh started at generation `g`
+    /// commits only if the session is still at `g`.
+    generation: u64,
+    /// The refresh in flight, if any; every caller that needs it waits on this.
+    refresh: Option<watch::Receiver<Outcome>>,
+}
+
+/// Shared state behind a [`Session`](crate::Session) and its generated client.
+pub(crate) struct Core {
+    pub(crate) base_url: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: Option<ClientSecret>,
+    pub(crate) cloud_secret: Option<(String, CloudSecretKey)>,
+    pub(crate) device_id: String,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) max_response_bytes: usize,
+    refresh_margin: Duration,
+    refresh_jitter: Duration,
+    clock: Arc<dyn Clock>,
+    pub(crate) store: Arc<dyn TokenStore>,
+    state: Mutex<State>,
+    /// Serialises store writes with the in-memory commit, so the store and memory
+    /// always agree on which pair is current.
+    commit_gate: tokio::sync::Mutex<()>,
+    events: broadcast::Sender<SessionEvent>,
+}
+
+/// The generated client's inner state: a handle to the session's [`Core`].
+///
+/// Its `Debug` prints no token (the generated `Client` derives `Debug`).
+#[derive(Clone)]
+pub struct SessionCore(pub(crate) Arc<Core>);
+
+impl fmt::Debug for SessionCore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionCore")
+            .field("base_url", &self.0.base_url)
+            .field("client_id", &self.0.client_id)
+            .field("device_id", &self.0.device_id)
+            .field("signed_in", &self.0.current().is_some())
+            .finish()
+    }
+}
+
+impl Core {
+    pub(crate) fn new(config: &Config) -> Result<Arc<Core>, Error> {
+        Ok(Arc::new(Core {
+            base_url: config.base_url()?,
+            http: config.http_client()?,
+            client_id: config.resolved_client_id()?,
+            client_secret: config.client_secret.clone(),
+            cloud_secret: config.cloud_secret.clone(),
+            device_id: config.resolved_device_id()?,
+            retry: config.retry,
+            max_response_bytes: config.max_response_bytes,
+            refresh_margin: config.refresh_margin,
+            refresh_jitter: config.refresh_jitter,
+            clock: config.clock.clone(),
+            store: config.store.clone(),
+            state: Mutex::new(State::default()),
+            commit_gate: tokio::sync::Mutex::new(()),
+            events: broadcast::channel(64).0,
+        }))
+    }
+
+    /// A generated client sharing this core. Built on demand rather than stored, so
+    /// the core does not own a client that owns the core (an `Arc` cycle).
+    pub(crate) fn raw(self: &Arc<Self>) -> RawClient {
+        RawClient::new_with_client(&self.base_url, self.http.clone(), SessionCore(self.clone()))
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic elsewhere must not make the session unusable; the state is always
+        // consistent between statements.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn current(&self) -> Option<Arc<Tokens>> {
+        self.state().tokens.clone()
+    }
+
+    pub(crate) fn now(&self) -> SystemTime {
+        self.clock.now()
+    }
+
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
+        self.events.subscribe()
+    }
+
+    fn emit(&self, event: SessionEvent) {
+        // Nobody listening is fine.
+        let _ = self.events.send(event);
+    }
+
+    /// The current tokens, refreshed first if they are within the margin of expiry.
+    pub(crate) async fn fresh_tokens(self: &Arc<Self>) -> Result<Arc<Tokens>, Error> {
+        let (old, waiter) = {
+            let mut state = self.state();
+            let tokens = state
+                .tokens
+                .clone()
+                .ok_or_else(|| Error::sign_in_required(SignInReason::NotSignedIn))?;
+            if self.now() < tokens.refresh_at {
+                return Ok(tokens);
+            }
+            (tokens, self.join_refresh(&mut state))
+        };
+        self.await_refresh(old, waiter).await
+    }
+
+    /// After the server refused `sent` with 401: refresh once, unless the session has
+    /// already moved past that token (then the newer token is the answer).
+    pub(crate) async fn refresh_after_rejection(
+        self: &Arc<Self>,
+        sent: &str,
+    ) -> Result<Arc<Tokens>, Error> {
+        let (old, waiter) = {
+            let mut state = self.state();
+            let tokens = state
+                .tokens
+                .clone()
+                .ok_or_else(|| Error::sign_in_required(SignInReason::NotSignedIn))?;
+            if tokens.access.expose_secret() != sent {
+                return Ok(tokens);
+            }
+            (tokens, self.join_refresh(&mut state))
+        };
+        // The server said this token is dead: never fall back to it.
+        let refreshed = self.await_refresh(old.clone(), waiter).await?;
+        if Arc::ptr_eq(&refreshed, &old) {
+            return Err(Error::sign_in_required(SignInReason::RefreshRejected));
+        }
+        Ok(refreshed)
+    }
+
+    /// Forces a refresh now (joining one already in flight).
+    pub(crate) async fn force_refresh(self: &Arc<Self>) -> Result<Arc<Tokens>, Error> {
+        let (old, waiter) = {
+            let mut state = self.state();
+            let tokens = state
+                .tokens
+                .clone()
+                .ok_or_else(|| Error::sign_in_required(SignInReason::NotSignedIn))?;
+            (tokens, self.join_refresh(&mut state))
+        };
+        self.await_refresh(old, waiter).await
+    }
+
+    /// The in-flight refresh, or a new one started in a detached task.
+    fn join_refresh(self: &Arc<Self>, state: &mut State) -> watch::Receiver<Outcome> {
+        if let Some(waiter) = &state.refresh {
+            return waiter.clone();
+        }
+        let (done, waiter) = watch::channel(None);
+        state.refresh = Some(waiter.clone());
+        let core = self.clone();
+        let generation = state.generation;
+        let tokens = state.tokens.clone();
+        tokio::spawn(async move {
+            let outcome = match tokens {
+                Some(tokens) => core.run_refresh(generation, &tokens).await,
+                None => Err(Error::sign_in_required(SignInReason::NotSignedIn)),
+            };
+            core.state().refresh = None;
+            let _ = done.send(Some(outcome));
+        });
+        waiter
+    }
+
+    async fn await_refresh(
+        &self,
+        old: Arc<Tokens>,
+        mut waiter: watch::Receiver<Outcome>,
+    ) -> Result<Arc<Tokens>, Error> {
+        let outcome = match waiter.wait_for(Option::is_some).await {
+            Ok(outcome) => outcome.clone().unwrap_or(Ok(())),
+            Err(_) => Err(Error::Transport {
+                message: "the refresh task stopped before finishing".into(),
+                may_have_been_sent: true,
+                timed_out: false,
+                request_id: String::new(),
+                source: None,
+            }),
+        };
+        match outcome {
+            Ok(()) => self
+                .current()
+                .ok_or_else(|| Error::sign_in_required(SignInReason::NotSignedIn)),
+            // A transient failure while the token is still valid: keep using it
+            // (the next call tries to refresh again).
+            Err(e) if e.is_transient() && self.now() < old.expires_at => Ok(old),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One refresh: the refresh grant, or a new anonymous sign-in for anonymous sessions.
+    async fn run_refresh(self: &Arc<Self>, generation: u64, old: &Tokens) -> Result<(), Error> {
+        let response = if old.is_anonymous() {
+            crate::scenarios::anonymous_sign_in_request(self).await
+        } else {
+            let refresh = old
+                .refresh
+                .clone()
+                .ok_or_else(|| Error::sign_in_required(SignInReason::NoRefreshToken))?;
+            self.grant_with_retries(&refresh, old).await
+        };
+        match response {
+            Ok(response) => {
+                self.commit(response, Some(generation), SessionEvent::TokenRefreshed)
+                    .await?;
+                Ok(())
+            }
+            Err(Error::Api(api)) if api.is_invalid_grant() => {
+                tracing::warn!(request_id = %api.request_id, "refresh token rejected; the session was cleared");
+                self.clear(Some(generation), SessionEvent::SignInRequired)
+                    .await?;
+                Err(Error::SignInRequired {
+                    reason: SignInReason::RefreshRejected,
+                    request_id: Some(api.request_id),
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The refresh grant, retried on transient failures while the old access token
+    /// is still valid. Resending the same refresh token is safe: the server returns
+    /// the current pair to a reuse inside its reuse window.
+    async fn grant_with_retries(
+        self: &Arc<Self>,
+        refresh: &RefreshToken,
+        old: &Tokens,
+    ) -> Result<types::TokenResponse, Error> {
+        let mut attempt = 0;
+        loop {
+            let result = crate::scenarios::refresh_grant_request(self, refresh).await;
+            let Err(error) = &result else { return result };
+            let retry_after = error.as_api().and_then(|api| api.retry_after);
+            let delay = self.retry.delay(attempt, retry_after);
+            match delay {
+                Some(delay) if error.is_transient() && self.now() < old.expires_at => {
+                    tracing::debug!(attempt, ?delay, "refresh failed transiently; retrying");
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                _ => return result,
+            }
+        }
+    }
+
+    /// Makes a token response the session's tokens: saved to the store first, then
+    /// published. With `expected` set, does nothing if the session has moved on.
+    pub(crate) async fn commit(
+        &self,
+        response: types::TokenResponse,
+        expected: Option<u64>,
+        event: SessionEvent,
+    ) -> Result<Option<Arc<Tokens>>, Error> {
+        let _gate = self.commit_gate.lock().await;
+        let previous = {
+            let state = self.state();
+            if expected.is_some_and(|g| g != state.generation) {
+                return Ok(None);
+            }
+            state.tokens.clone()
+        };
+        let tokens = Arc::new(self.tokens_from(response, previous.as_deref())?);
+        self.store.save(&tokens.stored()).await?;
+        {
+            let mut state = self.state();
+            state.generation += 1;
+            state.tokens = Some(tokens.clone());
+        }
+        if let SessionEvent::SignedIn { .. } = event {
+            self.emit(SessionEvent::SignedIn {
+                sub: tokens.sub.clone(),
+            });
+        } else {
+            self.emit(event);
+        }
+        Ok(Some(tokens))
+    }
+
+    /// Ends the session locally: memory and store. With `expected` set, only if the
+    /// session is still at that generation.
+    pub(crate) async fn clear(
+        &self,
+        expected: Option<u64>,
+        event: SessionEvent,
+    ) -> Result<(), Error> {
+        let _gate = self.commit_gate.lock().await;
+        {
+            let mut state = self.state();
+            if expected.is_some_and(|g| g != state.generation) {
+                return Ok(());
+            }
+            state.generation += 1;
+            state.tokens = None;
+        }
+        self.store.clear().await?;
+        self.emit(event);
+        Ok(())
+    }
+
+    /// Adopts a stored session (e.g. from a file written by an earlier process).
+    pub(crate) async fn adopt(&self, stored: StoredSession) {
+        let _gate = self.commit_gate.lock().await;
+        let tokens = Tokens {
+            refresh_at: self.refresh_at(stored.expires_at, self.now()),
+            access: stored.access_token,
+            refresh: stored.refresh_token,
+            expires_at: stored.expires_at,
+            scope: stored.scope,
+            sub: stored.sub,
+            token_type: stored.token_type,
+        };
+        let sub = tokens.sub.clone();
+        {
+            let mut state = self.state();
+            state.generation += 1;
+            state.tokens = Some(Arc::new(tokens));
+        }
+        self.emit(SessionEvent::SignedIn { sub });
+    }
+
+    fn tokens_from(
+        &self,
+        response: types::TokenResponse,
+        previous: Option<&Tokens>,
+    ) -> Result<Tokens, Error> {
+        let missing = |field: &str| Error::Decode {
+            operation: "token response".into(),
+            status: 200,
+            reason: format!("no `{field}` in the token response"),
+            request_id: String::new(),
+        };
+        let access = response
+            .access_token
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| missing("access_token"))?;
+        let expires_in = response
+            .expires_in
+            .filter(|s| *s > 0)
+            .ok_or_else(|| missing("expires_in"))?;
+        let received = self.now();
+        let expires_at = received + Duration::from_secs(expires_in.unsigned_abs().into());
+        // RFC 6749 §6: a new refresh token is optional; without one the old one stays
+        // valid. Anonymous sessions never have one.
+        let refresh = match response.refresh_token.filter(|t| !t.is_empty()) {
+            Some(token) => Some(RefreshToken::new(token)),
+            None => previous
+                .filter(|p| p.sub == response.sub)
+                .and_then(|p| p.refresh.clone()),
+        };
+        Ok(Tokens {
+            access: AccessToken::new(access),
+            refresh,
+            expires_at,
+            refresh_at: self.refresh_at(expires_at, received),
+            scope: response.scope,
+            sub: response.sub,
+            token_type: response.token_type,
+        })
+    }
+
+    /// `expires_at - (margin + jitter)`, but never earlier than half the lifetime: a
+    /// token that lives shorter than the margin must not trigger a refresh on every
+    /// call (failure mode H: an endless refresh loop).
+    fn refresh_at(&self, expires_at: SystemTime, received: SystemTime) -> SystemTime {
+        let lifetime = expires_at.duration_since(received).unwrap_or_default();
+        let jitter = self.refresh_jitter.mul_f64(rand::rng().random::<f64>());
+        let lead = (self.refresh_margin + jitter).min(lifetime / 2);
+        expires_at - lead
+    }
+}

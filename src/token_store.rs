@@ -1,0 +1,276 @@
+//! Where a session's tokens are kept between uses and across processes.
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::StoreError;
+use crate::secret::{AccessToken, RefreshToken};
+
+/// A boxed future, so [`TokenStore`] stays object-safe.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// The persistent part of a session.
+#[derive(Debug, Clone)]
+pub struct StoredSession {
+    /// The access token.
+    pub access_token: AccessToken,
+    /// Absent for anonymous sessions.
+    pub refresh_token: Option<RefreshToken>,
+    /// Computed on this machine's clock when the token arrived.
+    pub expires_at: SystemTime,
+    /// The token scope.
+    pub scope: Option<String>,
+    /// The user id.
+    pub sub: Option<String>,
+    /// The token type (`Bearer`).
+    pub token_type: Option<String>,
+}
+
+/// Keeps a session. Called with the new pair *before* a rotated token is used, so a
+/// crash never leaves a store holding a spent refresh token.
+pub trait TokenStore: Send + Sync + Debug {
+    /// The stored session, if any.
+    fn load(&self) -> StoreFuture<'_, Option<StoredSession>>;
+    /// Replaces the stored session.
+    fn save<'a>(&'a self, session: &'a StoredSession) -> StoreFuture<'a, ()>;
+    /// Removes the stored session.
+    fn clear(&self) -> StoreFuture<'_, ()>;
+}
+
+/// Keeps the session in memory only (the default).
+#[derive(Debug, Default)]
+pub struct MemoryTokenStore(Mutex<Option<StoredSession>>);
+
+impl TokenStore for MemoryTokenStore {
+    fn load(&self) -> StoreFuture<'_, Option<StoredSession>> {
+        let value = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        Box::pin(async move { Ok(value) })
+    }
+
+    fn save<'a>(&'a self, session: &'a StoredSession) -> StoreFuture<'a, ()> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(session.clone());
+        Box::pin(async { Ok(()) })
+    }
+
+    fn clear(&self) -> StoreFuture<'_, ()> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// Keeps the session in a JSON file, written atomically (temp file, fsync, rename) with
+/// mode 0600, so a crash leaves either the old or the new session, never half of one.
+///
+/// ```no_run
+/// use cloudbase_auth::{Config, FileTokenStore, Session};
+/// # async fn demo() -> Result<(), cloudbase_auth::Error> {
+/// let config = Config::for_env("my-env").with_token_store(FileTokenStore::new("/var/lib/app/session.json"));
+/// let session = Session::new(config)?;
+/// if !session.restore().await? {
+///     session.sign_in_with_password("alice", "correct horse").await?;
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct FileTokenStore {
+    path: PathBuf,
+}
+
+impl FileTokenStore {
+    /// A store at `path` (created on first save, with its directory).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        FileTokenStore { path: path.into() }
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// The file format. Versioned so a future layout can be told apart.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionFile {
+    version: u32,
+    access_token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+    expires_at_unix: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sub: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    token_type: Option<String>,
+}
+
+const FILE_VERSION: u32 = 1;
+
+/// Decodes a session file. Never panics; the error names what is wrong, never a value.
+pub fn decode_session_file(bytes: &[u8]) -> Result<StoredSession, String> {
+    let file: SessionFile = serde_json::from_slice(bytes).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => {
+            format!("unexpected fields or types at line {}", e.line())
+        }
+        _ => format!("not JSON (line {}, column {})", e.line(), e.column()),
+    })?;
+    if file.version != FILE_VERSION {
+        return Err(format!(
+            "version {} (this crate reads version {FILE_VERSION})",
+            file.version
+        ));
+    }
+    let expires_at = UNIX_EPOCH
+        .checked_add(Duration::from_secs(file.expires_at_unix))
+        .ok_or_else(|| "expiry out of range".to_string())?;
+    Ok(StoredSession {
+        access_token: AccessToken::new(file.access_token),
+        refresh_token: file.refresh_token.map(RefreshToken::new),
+        expires_at,
+        scope: file.scope,
+        sub: file.sub,
+        token_type: file.token_type,
+    })
+}
+
+fn encode_session_file(session: &StoredSession) -> Vec<u8> {
+    let file = SessionFile {
+        version: FILE_VERSION,
+        access_token: session.access_token.expose_secret().to_string(),
+        refresh_token: session
+            .refresh_token
+            .as_ref()
+            .map(|t| t.expose_secret().to_string()),
+        expires_at_unix: session
+            .expires_at
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+        scope: session.scope.clone(),
+        sub: session.sub.clone(),
+        token_type: session.token_type.clone(),
+    };
+    // Serializing plain strings and integers cannot fail.
+    serde_json::to_vec_pretty(&file).unwrap_or_default()
+}
+
+impl FileTokenStore {
+    fn io_error(&self, operation: &'static str, error: std::io::Error) -> StoreError {
+        StoreError::Io {
+            operation,
+            path: self.path.display().to_string(),
+            message: error.to_string(),
+        }
+    }
+
+    fn load_blocking(&self) -> Result<Option<StoredSession>, StoreError> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => {
+                decode_session_file(&bytes)
+                    .map(Some)
+                    .map_err(|reason| StoreError::Corrupt {
+                        path: self.path.display().to_string(),
+                        reason,
+                    })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.io_error("reading", e)),
+        }
+    }
+
+    fn save_blocking(&self, bytes: &[u8]) -> Result<(), StoreError> {
+        use std::io::Write;
+        let dir = self
+            .path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| self.io_error("creating the directory of", e))?;
+        let tmp = dir.join(format!(
+            ".{}.{}.tmp",
+            self.path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("session"),
+            crate::request_id::random_hex32()
+        ));
+        let write = || -> std::io::Result<()> {
+            let mut file = private_file(&tmp)?;
+            file.write_all(bytes)?;
+            file.sync_all()?;
+            std::fs::rename(&tmp, &self.path)?;
+            // The rename is durable only once the directory entry is.
+            std::fs::File::open(dir)?.sync_all()
+        };
+        write().map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            self.io_error("writing", e)
+        })
+    }
+
+    fn clear_blocking(&self) -> Result<(), StoreError> {
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(self.io_error("removing", e)),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+}
+
+/// Runs blocking file work off the async worker threads.
+async fn blocking<T: Send + 'static>(
+    store: &FileTokenStore,
+    work: impl FnOnce(FileTokenStore) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let store = store.clone();
+    let path = store.path.display().to_string();
+    tokio::task::spawn_blocking(move || work(store))
+        .await
+        .unwrap_or_else(|e| {
+            Err(StoreError::Io {
+                operation: "accessing",
+                path,
+                message: format!("the file task failed: {e}"),
+            })
+        })
+}
+
+impl TokenStore for FileTokenStore {
+    fn load(&self) -> StoreFuture<'_, Option<StoredSession>> {
+        Box::pin(blocking(self, |store| store.load_blocking()))
+    }
+
+    fn save<'a>(&'a self, session: &'a StoredSession) -> StoreFuture<'a, ()> {
+        let bytes = encode_session_file(session);
+        Box::pin(blocking(self, move |store| store.save_blocking(&bytes)))
+    }
+
+    fn clear(&self) -> StoreFuture<'_, ()> {
+        Box::pin(blocking(self, |store| store.clear_blocking()))
+    }
+}
