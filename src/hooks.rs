@@ -91,7 +91,8 @@ async fn authorize(
             let token = match BEARER_OVERRIDE.try_with(Clone::clone) {
                 Ok(token) => token,
                 Err(_) if op.optional && core.current().is_none() => {
-                    return Ok(add_client_id(core, request));
+                    add_client_id(core, request);
+                    return Ok(());
                 }
                 Err(_) => core
                     .fresh_tokens()

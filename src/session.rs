@@ -90,7 +90,7 @@ pub(crate) struct Core {
     events: broadcast::Sender<SessionEvent>,
 }
 
-/// The generated client's inner state: a handle to the session's [`Core`].
+/// The generated client's inner state: a handle to the session's shared state.
 ///
 /// Its `Debug` prints no token (the generated `Client` derives `Debug`).
 #[derive(Clone)]
