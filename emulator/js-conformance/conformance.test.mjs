@@ -1,0 +1,555 @@
+// Conformance test: the official CloudBase JS auth client `@cloudbase/oauth` (pinned in
+// package.json) against the local CloudBase Auth v1 emulator.
+//
+// Run: `node --test conformance.test.mjs` (or ./run.sh). The emulator binary must be built:
+//   EMULATOR_BIN (default ../../target/debug/cloudbase-auth-emulator, relative to this folder)
+// is started with `--port 0 --fast-hashing`; its stdout line `listening on http://127.0.0.1:PORT`
+// gives the base URL. The client is constructed the way the project's reference observed it:
+//   new CloudbaseOAuth({ apiOrigin, clientId, env, storage })
+// and exercised through `.authApi` (class `Auth` in the package's src/auth/apis.ts).
+//
+// Node shims (why, and nothing more):
+// - fetch: Node 20 has a global fetch; the client's default request function uses it. We wrap it
+//   only to RECORD traffic (method, URL, headers, body, status, response) for diagnostics and
+//   for assertions about which calls the client made. It changes nothing in the requests; it
+//   only adds a 10 s abort timeout so that no call can hang the suite.
+// - storage: the client's default storage is `window.localStorage`, which Node lacks. We pass an
+//   in-memory `storage` (getItem/setItem/removeItem and their *Sync twins) instead of shimming
+//   window. The client touches `window`, `sessionStorage` and `navigator` elsewhere only inside
+//   try/catch blocks (URL-hash handling, mini-program detection), so no shim is needed for them.
+// - Date: see the clock section below.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const EMULATOR_BIN = path.resolve(
+  HERE,
+  process.env.EMULATOR_BIN || '../../target/debug/cloudbase-auth-emulator',
+);
+const ENV_ID = 'demo-env'; // emulator default env id; default client id = env id, no secret
+const STARTUP_TIMEOUT_MS = 30_000;
+const TEST_TIMEOUT_MS = 30_000;
+const FETCH_TIMEOUT_MS = 10_000;
+const ACCESS_TOKEN_TTL_S = 7200;
+const ADVANCE_S = ACCESS_TOKEN_TTL_S + 120; // past access-token expiry, far inside refresh-token life
+
+// ---------------------------------------------------------------------------------------------
+// Client clock.
+// The emulator's clock is advanced through its control API, but the JS client decides whether its
+// stored token is expired with ITS OWN clock: it stores `expires_at = new Date(Date.now() +
+// (expires_in - 30) * 1000)` and tests `expires_at < new Date()` (src/oauth2client/oauth2client.ts,
+// `setCredentials` and `isCredentialsExpired`). Note `new Date()` with no argument does NOT go
+// through `Date.now`, so faking `Date.now` alone is not enough: we replace the global `Date` with
+// a subclass whose "now" (both `Date.now()` and the no-argument constructor) is real time plus
+// `clientClockOffsetMs`. Every time the test advances the emulator clock it advances this offset
+// by the same amount, so client and emulator always agree on the time.
+// ---------------------------------------------------------------------------------------------
+const RealDate = globalThis.Date;
+let clientClockOffsetMs = 0;
+class ShiftedDate extends RealDate {
+  constructor(...args) {
+    if (args.length === 0) super(RealDate.now() + clientClockOffsetMs);
+    else super(...args);
+  }
+  static now() {
+    return RealDate.now() + clientClockOffsetMs;
+  }
+}
+globalThis.Date = ShiftedDate;
+
+// ---------------------------------------------------------------------------------------------
+// Traffic recorder (wraps the global fetch used by the client; see header comment).
+// ---------------------------------------------------------------------------------------------
+const realFetch = globalThis.fetch;
+const traffic = [];
+globalThis.fetch = async (input, init = {}) => {
+  const url = typeof input === 'string' ? input : input.url;
+  const opts = { ...init };
+  if (!opts.signal) opts.signal = AbortSignal.timeout(FETCH_TIMEOUT_MS);
+  const entry = {
+    method: (opts.method || 'GET').toUpperCase(),
+    url,
+    headers: { ...(opts.headers || {}) },
+    body: opts.body ?? null,
+  };
+  // Record the Content-Type that fetch will really send (it labels a string body text/plain
+  // when the caller sets none, which the client never does).
+  if (!Object.keys(entry.headers).some((k) => k.toLowerCase() === 'content-type')) {
+    const effective = new Request(url, { method: entry.method, body: opts.body }).headers.get('content-type');
+    if (effective) entry.headers['content-type (added by fetch)'] = effective;
+  }
+  traffic.push(entry);
+  try {
+    const res = await realFetch(input, opts);
+    entry.status = res.status;
+    entry.response = await res.clone().text();
+    return res;
+  } catch (err) {
+    entry.error = String(err);
+    throw err;
+  }
+};
+
+function trafficSince(mark) {
+  return traffic.slice(mark);
+}
+
+function describeTraffic(entries) {
+  return entries
+    .map((e) => {
+      const hdrs = Object.entries(e.headers)
+        .map(([k, v]) => `${k}: ${k.toLowerCase() === 'authorization' ? shorten(String(v)) : v}`)
+        .join('; ');
+      return `${e.method} ${e.url}\n    headers: ${hdrs}\n    body: ${e.body}\n    -> ${
+        e.status ?? e.error
+      } ${shorten(e.response ?? '', 400)}`;
+    })
+    .join('\n');
+}
+
+function shorten(s, n = 40) {
+  return s.length > n ? `${s.slice(0, n)}...(${s.length} chars)` : s;
+}
+
+function pathOf(url) {
+  return new URL(url).pathname;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Emulator process.
+// ---------------------------------------------------------------------------------------------
+let emulator = null;
+let baseUrl = null;
+let emulatorOutput = '';
+
+function killEmulator() {
+  if (emulator && emulator.exitCode === null && emulator.signalCode === null) {
+    emulator.kill('SIGKILL');
+  }
+}
+// Last-resort cleanup if the runner dies without reaching `after`.
+process.on('exit', killEmulator);
+
+function startEmulator() {
+  return new Promise((resolve, reject) => {
+    if (!existsSync(EMULATOR_BIN)) {
+      reject(
+        new Error(
+          `emulator binary not found at ${EMULATOR_BIN}; build it with ` +
+            '`cargo build -p cloudbase-auth-emulator` or set EMULATOR_BIN',
+        ),
+      );
+      return;
+    }
+    const child = spawn(EMULATOR_BIN, ['--port', '0', '--fast-hashing'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    emulator = child;
+    let settled = false;
+    let stdoutBuf = '';
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      killEmulator();
+      reject(new Error(`emulator did not print its address within ${STARTUP_TIMEOUT_MS} ms:\n${emulatorOutput}`));
+    }, STARTUP_TIMEOUT_MS);
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (chunk) => {
+      emulatorOutput += chunk;
+      stdoutBuf += chunk;
+      // Strip ANSI colour codes in case the line is printed through a coloured logger.
+      const m = stdoutBuf.replace(/\x1b\[[0-9;]*m/g, '').match(/listening on (https?:\/\/[^\s"']+)/);
+      if (m && !settled) {
+        settled = true;
+        clearTimeout(timer);
+        resolve(m[1].replace(/\/+$/, ''));
+      }
+    });
+    child.stderr.on('data', (chunk) => {
+      emulatorOutput += chunk;
+    });
+    child.on('error', (err) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('exit', (code, signal) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(new Error(`emulator exited early (code ${code}, signal ${signal}):\n${emulatorOutput}`));
+    });
+  });
+}
+
+async function stopEmulator() {
+  if (!emulator || emulator.exitCode !== null || emulator.signalCode !== null) return;
+  const exited = new Promise((resolve) => emulator.once('exit', resolve));
+  emulator.kill('SIGTERM');
+  const t = setTimeout(killEmulator, 5_000);
+  await exited;
+  clearTimeout(t);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Emulator control API (emulator-only; not part of Auth v1). Uses the real fetch, not recorded.
+// ---------------------------------------------------------------------------------------------
+async function control(method, p, body) {
+  const res = await realFetch(`${baseUrl}${p}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+  });
+  const text = await res.text();
+  assert.ok(res.ok, `control ${method} ${p} -> HTTP ${res.status}: ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function seedUser(user) {
+  return control('POST', '/emulator/v1/users', user);
+}
+
+async function advanceClocks(seconds) {
+  await control('POST', '/emulator/v1/clock/advance', { seconds });
+  clientClockOffsetMs += seconds * 1000;
+}
+
+async function sentCodes() {
+  const body = await control('GET', '/emulator/v1/codes');
+  const list = Array.isArray(body) ? body : body?.codes ?? body?.data ?? body?.items;
+  assert.ok(Array.isArray(list), `unexpected /emulator/v1/codes shape: ${JSON.stringify(body)}`);
+  return list;
+}
+
+// Count of requests to one Auth v1 operation (by its OpenAPI operation id, e.g. `grant_token`,
+// or by method + path), from GET /emulator/v1/requests.
+// Returns null when the shape is not understood (the caller then relies on other evidence).
+async function requestCount(operationId, method, apiPath) {
+  const body = await control('GET', '/emulator/v1/requests');
+  return extractCount(body, operationId, method, apiPath);
+}
+
+function extractCount(body, operationId, method, apiPath) {
+  // The emulator's shape: {"counts": {"<operation id>": n, ...}}; absent key = 0 requests.
+  if (body?.counts && typeof body.counts === 'object' && !Array.isArray(body.counts)) {
+    return Number(body.counts[operationId] ?? 0);
+  }
+  const wantKeys = [operationId, `${method} ${apiPath}`, apiPath];
+  const list = Array.isArray(body) ? body : body?.requests ?? body?.counts ?? body?.operations ?? body;
+  if (Array.isArray(list)) {
+    let found = null;
+    for (const row of list) {
+      const m = (row.method || '').toUpperCase();
+      const p = row.operation_id || row.operation || row.id || row.path || row.route || row.key;
+      if (p === operationId || ((!m || m === method) && (p === apiPath || p === `${method} ${apiPath}`))) {
+        found = (found ?? 0) + Number(row.count ?? row.n ?? 0);
+      }
+    }
+    return found ?? 0;
+  }
+  if (list && typeof list === 'object') {
+    for (const k of wantKeys) if (typeof list[k] === 'number') return list[k];
+    // Keys in the same style (operation ids, "METHOD /path" or "/path") but none for this
+    // operation yet: 0 requests.
+    const keys = Object.keys(list);
+    if (keys.length > 0 && keys.every((k) => /^[a-z][a-z0-9_]*$/.test(k) || /^([A-Z]+ )?\/\S*$/.test(k))) return 0;
+    return null;
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The official client.
+// ---------------------------------------------------------------------------------------------
+const { CloudbaseOAuth } = await import('@cloudbase/oauth');
+
+function memoryStorage() {
+  const m = new Map();
+  return {
+    map: m,
+    async getItem(k) {
+      return m.has(k) ? m.get(k) : null;
+    },
+    async setItem(k, v) {
+      m.set(k, String(v));
+    },
+    async removeItem(k) {
+      m.delete(k);
+    },
+    getItemSync(k) {
+      return m.has(k) ? m.get(k) : null;
+    },
+    setItemSync(k, v) {
+      m.set(k, String(v));
+    },
+    removeItemSync(k) {
+      m.delete(k);
+    },
+  };
+}
+
+// Diagnostic switch, OFF by default: CONFORMANCE_FORCE_JSON_CONTENT_TYPE=1 makes the client send
+// `Content-Type: application/json` (through its own documented `headers` option). Without it the
+// client sends JSON bodies as `text/plain;charset=UTF-8` (it never sets a content type and fetch
+// labels a string body text/plain), which is what real apps send and what this suite checks. The
+// switch only exists to look past a server that rejects text/plain (see FINDINGS.md).
+const FORCE_JSON = process.env.CONFORMANCE_FORCE_JSON_CONTENT_TYPE === '1';
+
+function newClient() {
+  const storage = memoryStorage();
+  const options = { apiOrigin: baseUrl, clientId: ENV_ID, env: ENV_ID, storage };
+  if (FORCE_JSON) options.headers = { 'Content-Type': 'application/json' };
+  const oauth = new CloudbaseOAuth(options);
+  oauth.initializeSession(); // what the upper layer (@cloudbase/auth) does after construction
+  return { oauth, auth: oauth.authApi, storage };
+}
+
+let seq = 0;
+function unique(prefix) {
+  seq += 1;
+  return `${prefix}${process.pid}x${seq}x${RealDate.now().toString(36)}`;
+}
+const PASSWORD = 'Conf0rmance-Pass!';
+
+async function seededUser(extra = {}) {
+  const username = unique('js_');
+  const user = { username, password: PASSWORD, email: `${username}@example.com`, name: `JS ${username}`, ...extra };
+  await seedUser(user);
+  return user;
+}
+
+function assertCredentials(c, what) {
+  assert.ok(c && typeof c === 'object', `${what}: no credentials object`);
+  assert.equal(typeof c.access_token, 'string', `${what}: access_token`);
+  assert.ok(c.access_token.length > 0, `${what}: empty access_token`);
+  assert.equal(typeof c.expires_in, 'number', `${what}: expires_in must be a number (the client uses it to store the session)`);
+  assert.ok(c.expires_in > 30, `${what}: expires_in ${c.expires_in}`);
+  assert.match(String(c.token_type), /^bearer$/i, `${what}: token_type`);
+}
+
+// Calls the emulator directly (not via the client) with a bearer token; returns {status, body}.
+async function rawUserMe(accessToken) {
+  const res = await realFetch(`${baseUrl}/auth/v1/user/me`, {
+    headers: { authorization: `Bearer ${accessToken}` },
+    signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+  });
+  const text = await res.text();
+  let body = null;
+  try {
+    body = JSON.parse(text);
+  } catch {}
+  return { status: res.status, body, text };
+}
+
+// Wraps a test body so that, on failure, the recorded traffic of that test is attached.
+function withTraffic(fn) {
+  return async (t) => {
+    const mark = traffic.length;
+    try {
+      await fn(t, mark);
+    } catch (err) {
+      const log = describeTraffic(trafficSince(mark));
+      const detail = err && typeof err === 'object' && !(err instanceof Error) ? JSON.stringify(err) : '';
+      const e = err instanceof Error ? err : new Error(`client rejected with ${detail}`);
+      e.message += `\n--- client traffic in this test ---\n${log || '(none)'}`;
+      throw e;
+    }
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lifecycle.
+// ---------------------------------------------------------------------------------------------
+before(async () => {
+  baseUrl = await startEmulator();
+}, { timeout: STARTUP_TIMEOUT_MS + 5_000 });
+
+after(async () => {
+  await stopEmulator();
+});
+
+// ---------------------------------------------------------------------------------------------
+// Tests.
+// ---------------------------------------------------------------------------------------------
+test('(a) sign-in with username + password of a seeded user', { timeout: TEST_TIMEOUT_MS }, withTraffic(async (t, mark) => {
+  const user = await seededUser();
+  const { oauth, auth, storage } = newClient();
+  const creds = await auth.signIn({ username: user.username, password: user.password });
+  assertCredentials(creds, 'signIn');
+  assert.equal(typeof creds.refresh_token, 'string', 'signIn: refresh_token');
+  assert.ok(creds.refresh_token.length > 0, 'signIn: empty refresh_token');
+
+  // The client stored the session under credentials_<clientId> and now reports a login state.
+  assert.ok(storage.map.has(`credentials_${ENV_ID}`), 'client did not store credentials');
+  assert.equal(await auth.hasLoginState(), true);
+  assert.equal(await oauth.oauth2client.getAccessToken(), creds.access_token);
+
+  const signin = trafficSince(mark).find((e) => pathOf(e.url) === '/auth/v1/signin');
+  assert.ok(signin, 'no POST /auth/v1/signin seen');
+  assert.equal(new URL(signin.url).searchParams.get('client_id'), ENV_ID);
+}));
+
+test('(b) sign-up through an email verification code', { timeout: TEST_TIMEOUT_MS }, withTraffic(async () => {
+  const username = unique('new_');
+  const email = `${username}@example.com`;
+  const { auth } = newClient();
+
+  const sent = await auth.getVerification({ email, target: 'ANY', usage: 'REGISTER' });
+  assert.equal(typeof sent?.verification_id, 'string', 'getVerification: verification_id');
+
+  const codes = await sentCodes();
+  const entry = codes.find((c) => c.verification_id === sent.verification_id) ??
+    codes.filter((c) => c.target === email).at(-1);
+  assert.ok(entry, `no code for ${email} in /emulator/v1/codes: ${JSON.stringify(codes)}`);
+  assert.equal(typeof entry.code, 'string');
+
+  const verified = await auth.verify({ verification_id: sent.verification_id, verification_code: entry.code });
+  assert.equal(typeof verified?.verification_token, 'string', 'verify: verification_token');
+
+  const creds = await auth.signUp({
+    email,
+    verification_token: verified.verification_token,
+    username,
+    password: PASSWORD,
+    name: `JS ${username}`,
+  });
+  assertCredentials(creds, 'signUp');
+  assert.equal(await auth.hasLoginState(), true);
+
+  const me = await auth.getUserInfo();
+  assert.equal(me.email, email, 'the new user carries the verified email');
+}));
+
+test('(c) anonymous sign-in', { timeout: TEST_TIMEOUT_MS }, withTraffic(async (t, mark) => {
+  const { auth } = newClient();
+  const creds = await auth.signInAnonymously();
+  assertCredentials(creds, 'signInAnonymously');
+  assert.match(String(creds.scope), /\banonymous\b/, 'anonymous credentials carry scope "anonymous"');
+  assert.equal(await auth.hasLoginState(), true);
+
+  const me = await auth.getUserInfo();
+  assert.equal(typeof me.sub, 'string', 'anonymous user has a sub');
+
+  const call = trafficSince(mark).find((e) => pathOf(e.url) === '/auth/v1/signin/anonymously');
+  assert.ok(call, 'no POST /auth/v1/signin/anonymously seen');
+  assert.match(String(call.headers['x-device-id']), /^[0-9a-f]{32}$/, 'client sends x-device-id');
+
+  // Same client (same device id) again: the emulator should keep one anonymous user per device.
+  const again = await auth.signInAnonymously();
+  const me2 = await auth.getUserInfo();
+  assertCredentials(again, 'second signInAnonymously');
+  assert.equal(me2.sub, me.sub, 'same x-device-id -> same anonymous user');
+}));
+
+test('(d) refresh: expired access token is refreshed transparently', { timeout: TEST_TIMEOUT_MS }, withTraffic(async (t, mark) => {
+  const user = await seededUser();
+  const { auth } = newClient();
+  const first = await auth.signIn({ username: user.username, password: user.password });
+  assertCredentials(first, 'signIn');
+  assert.ok(first.refresh_token, 'signIn must return a refresh_token for refresh to be possible');
+
+  // Not expired yet: a call must not refresh.
+  await auth.getUserInfo();
+  assert.equal(
+    trafficSince(mark).filter((e) => pathOf(e.url) === '/auth/v1/token').length,
+    0,
+    'client refreshed before expiry',
+  );
+
+  const tokenCallsBefore = await requestCount('grant_token', 'POST', '/auth/v1/token');
+
+  // Move both clocks past the access-token expiry.
+  await advanceClocks(ADVANCE_S);
+
+  // The emulator itself must now reject the old access token (proves its clock moved).
+  const stale = await rawUserMe(first.access_token);
+  assert.ok(stale.status >= 400 || stale.body?.error, `old access token still accepted after +${ADVANCE_S}s: ${stale.status} ${stale.text}`);
+
+  const refreshMark = traffic.length;
+  const me = await auth.getUserInfo();
+  assert.equal(me.username, user.username, 'user/me after refresh is the same user');
+
+  const calls = trafficSince(refreshMark);
+  const refresh = calls.find((e) => pathOf(e.url) === '/auth/v1/token');
+  assert.ok(refresh, `client did not call POST /auth/v1/token; calls:\n${describeTraffic(calls)}`);
+  assert.equal(refresh.method, 'POST');
+  const refreshBody = JSON.parse(refresh.body);
+  assert.equal(refreshBody.grant_type, 'refresh_token');
+  assert.equal(refreshBody.refresh_token, first.refresh_token);
+  assert.equal(refresh.status, 200, `refresh answered HTTP ${refresh.status}: ${refresh.response}`);
+
+  const meCall = calls.filter((e) => pathOf(e.url) === '/auth/v1/user/me').at(-1);
+  assert.ok(meCall, 'no GET /auth/v1/user/me after refresh');
+  const now = await auth.getCredentials();
+  assert.notEqual(now.access_token, first.access_token, 'access token did not change');
+  assert.equal(meCall.headers.Authorization, `Bearer ${now.access_token}`, 'user/me used the new token');
+  assert.ok(now.refresh_token && now.refresh_token !== first.refresh_token, 'refresh token rotates');
+
+  const tokenCallsAfter = await requestCount('grant_token', 'POST', '/auth/v1/token');
+  if (tokenCallsBefore === null || tokenCallsAfter === null) {
+    t.diagnostic('could not read a POST /auth/v1/token count from /emulator/v1/requests; relied on traffic + token change');
+  } else {
+    assert.equal(tokenCallsAfter - tokenCallsBefore, 1, 'emulator counted exactly one refresh');
+  }
+}));
+
+test('(e) get user info', { timeout: TEST_TIMEOUT_MS }, withTraffic(async (t, mark) => {
+  const user = await seededUser();
+  const { auth } = newClient();
+  const creds = await auth.signIn({ username: user.username, password: user.password });
+  const me = await auth.getUserInfo();
+  assert.equal(typeof me.sub, 'string', 'profile.sub');
+  assert.equal(me.uid, me.sub, 'client copies sub into uid');
+  if (creds.sub !== undefined) assert.equal(me.sub, creds.sub, 'profile.sub == credentials.sub');
+  assert.equal(me.username, user.username);
+  assert.equal(me.email, user.email);
+  assert.equal(me.name, user.name);
+
+  const call = trafficSince(mark).find((e) => pathOf(e.url) === '/auth/v1/user/me');
+  assert.equal(call.method, 'GET');
+  assert.equal(call.headers.Authorization, `Bearer ${creds.access_token}`);
+}));
+
+test('(f) sign-out with signOut() (POST /auth/v1/revoke)', { timeout: TEST_TIMEOUT_MS }, withTraffic(async (t, mark) => {
+  const user = await seededUser();
+  const { auth, storage } = newClient();
+  const creds = await auth.signIn({ username: user.username, password: user.password });
+  await auth.signOut();
+
+  const call = trafficSince(mark).find((e) => pathOf(e.url) === '/auth/v1/revoke');
+  assert.ok(call, 'no POST /auth/v1/revoke seen');
+  assert.equal(call.status, 200, `revoke answered HTTP ${call.status}: ${call.response}`);
+  assert.equal(JSON.parse(call.body).token, creds.access_token);
+
+  assert.equal(storage.map.has(`credentials_${ENV_ID}`), false, 'client cleared its session');
+  assert.equal(await auth.hasLoginState(), false);
+  const stale = await rawUserMe(creds.access_token);
+  assert.ok(stale.status >= 400 || stale.body?.error, `revoked access token still accepted: ${stale.status} ${stale.text}`);
+  await assert.rejects(auth.getUserInfo(), 'getUserInfo after signOut must fail');
+}));
+
+test('(f2) sign-out with signOut({}) (POST /auth/v1/user/signout)', { timeout: TEST_TIMEOUT_MS }, withTraffic(async (t, mark) => {
+  const user = await seededUser();
+  const { auth, storage } = newClient();
+  const creds = await auth.signIn({ username: user.username, password: user.password });
+  // With an argument the client calls the bearer endpoint; it swallows errors there, so check the wire.
+  await auth.signOut({});
+
+  const call = trafficSince(mark).find((e) => pathOf(e.url) === '/auth/v1/user/signout');
+  assert.ok(call, 'no POST /auth/v1/user/signout seen');
+  assert.equal(call.status, 200, `user/signout answered HTTP ${call.status}: ${call.response}`);
+  assert.equal(call.headers.Authorization, `Bearer ${creds.access_token}`);
+  assert.ok(!/"error"/.test(call.response ?? ''), `user/signout answered an error: ${call.response}`);
+
+  assert.equal(storage.map.has(`credentials_${ENV_ID}`), false, 'client cleared its session');
+  const stale = await rawUserMe(creds.access_token);
+  assert.ok(stale.status >= 400 || stale.body?.error, `signed-out access token still accepted: ${stale.status} ${stale.text}`);
+}));
