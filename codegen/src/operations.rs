@@ -49,7 +49,7 @@ const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
-/// Every operation of the spec, in document order.
+/// Every operation of the spec, ordered by path (the raw map keeps keys sorted).
 pub fn operations(spec: &Spec) -> Result<Vec<Operation>, SpecError> {
     let schemes = spec
         .raw

@@ -1,0 +1,99 @@
+//! Validation of JSON values against the schemas of an OpenAPI 3.0 document, shared by
+//! the lint (examples) and the probe (live responses).
+//!
+//! OpenAPI 3.0 schemas are a dialect of JSON Schema draft 4 (boolean
+//! `exclusiveMinimum`, `$ref` siblings ignored), plus `nullable`. So each schema is
+//! converted (only `nullable` needs it) and validated as draft 4, inside a root document
+//! that carries the document's converted `components`, which makes every
+//! `#/components/...` reference resolve exactly as it does in the spec.
+
+use serde_json::{Value, json};
+
+use crate::{Error, Result};
+
+/// The longest error text kept: a mismatch can quote a whole response body.
+const MAX_MESSAGE: usize = 240;
+
+/// The schemas of one document, ready to validate against.
+#[derive(Debug, Clone)]
+pub struct Schemas {
+    components: Value,
+}
+
+impl Schemas {
+    /// Prepares the `components` of `doc`; schemas elsewhere are converted per check.
+    pub fn new(doc: &Value) -> Schemas {
+        let mut components = doc.get("components").cloned().unwrap_or_else(|| json!({}));
+        if let Some(schemas) = components.get_mut("schemas").and_then(Value::as_object_mut) {
+            schemas.values_mut().for_each(to_json_schema);
+        }
+        Schemas { components }
+    }
+
+    /// Every way `instance` breaks `schema` (a schema object of the same document), as
+    /// `<instance pointer>: <problem>`; empty when it conforms. Errs when the schema
+    /// itself cannot be compiled (e.g. a bad `pattern` or a dangling `$ref`).
+    pub fn check(&self, schema: &Value, instance: &Value) -> Result<Vec<String>> {
+        let mut target = schema.clone();
+        to_json_schema(&mut target);
+        // `allOf` keeps the target's own `$ref` working: draft 4 would ignore every
+        // sibling of a `$ref` at the root, `components` included.
+        let root = json!({ "allOf": [target], "components": self.components });
+        let validator = jsonschema::draft4::options()
+            .build(&root)
+            .map_err(|e| Error::new(format!("the schema cannot be compiled: {e}")))?;
+        Ok(validator
+            .iter_errors(instance)
+            .map(|e| describe(&e))
+            .collect())
+    }
+}
+
+fn describe(error: &jsonschema::ValidationError<'_>) -> String {
+    let location = error.instance_path().to_string();
+    let location = if location.is_empty() {
+        "(root)"
+    } else {
+        &location
+    };
+    let mut text = format!("{location}: {error}");
+    if text.len() > MAX_MESSAGE {
+        let cut = (0..=MAX_MESSAGE)
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
+
+/// Rewrites an OpenAPI 3.0 schema into draft 4 in place: `nullable: true` becomes a
+/// `null` in `type` (and in `enum`). Walks only schema positions, so a property that
+/// happens to be called `nullable` or `type` is left alone.
+pub fn to_json_schema(schema: &mut Value) {
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    if object.remove("nullable") == Some(Value::Bool(true)) {
+        if let Some(Value::String(ty)) = object.get("type").cloned() {
+            object.insert("type".into(), json!([ty, "null"]));
+        }
+        if let Some(Value::Array(values)) = object.get_mut("enum") {
+            values.push(Value::Null);
+        }
+    }
+    if let Some(properties) = object.get_mut("properties").and_then(Value::as_object_mut) {
+        properties.values_mut().for_each(to_json_schema);
+    }
+    for key in ["items", "additionalProperties", "not"] {
+        if let Some(child) = object.get_mut(key) {
+            to_json_schema(child);
+        }
+    }
+    for key in ["allOf", "anyOf", "oneOf"] {
+        if let Some(Value::Array(children)) = object.get_mut(key) {
+            children.iter_mut().for_each(to_json_schema);
+        }
+    }
+}
