@@ -42,6 +42,8 @@ mod scenarios;
 mod secret;
 mod session;
 mod token_store;
+#[cfg(feature = "verifier")]
+pub mod verifier;
 
 use std::fmt;
 use std::sync::Arc;
@@ -55,6 +57,8 @@ pub use events::SessionEvent;
 /// The generated client: every spec operation, with this crate's hooks.
 pub use generated::Client as RawClient;
 pub use generated::{ByteStream, ResponseValue, builder, types};
+/// The error of a [`RawClient`] call (progenitor's); [`Error`] is what this crate's methods return.
+pub use progenitor_client::Error as RawError;
 pub use request_id::with_request_id;
 pub use retry::RetryPolicy;
 pub use scenarios::{
@@ -129,6 +133,11 @@ impl Session {
     /// The signed-in user's id.
     pub fn user_id(&self) -> Option<String> {
         self.core.current().and_then(|t| t.sub.clone())
+    }
+
+    /// The token scope of the signed-in user (`user`, `anonymous`, …).
+    pub fn scope(&self) -> Option<String> {
+        self.core.current().and_then(|t| t.scope.clone())
     }
 
     /// Whether the signed-in user is anonymous (scope `anonymous`).

@@ -1,0 +1,105 @@
+//! Emulator configuration: what the library API and the `--config FILE` JSON accept.
+
+use serde::{Deserialize, Serialize};
+
+/// Everything an emulator instance can be configured with. Every field has a default, so a
+/// JSON config file may name only the fields it changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EmulatorConfig {
+    /// The CloudBase environment id; it names the issuer host and is the default client id.
+    pub env_id: String,
+    /// Known clients. Empty means one client whose id is `env_id`, without a secret.
+    pub clients: Vec<ClientConfig>,
+    /// Access-token lifetime (upstream: 7200 s).
+    pub access_token_ttl_secs: u64,
+    /// Refresh-token lifetime (upstream: 30 days).
+    pub refresh_token_ttl_secs: u64,
+    /// How long a rotated refresh token may still be presented and answered with the family's
+    /// current token (GoTrue's `refresh_token_reuse_interval`, 10 s in the Supabase local stack).
+    pub refresh_reuse_interval_secs: u64,
+    /// Consecutive failed password sign-ins for one login after which a captcha is required.
+    pub captcha_after_failed_sign_ins: u32,
+    /// Argon2id cost used for new password hashes.
+    pub password_hashing: PasswordHashing,
+    /// Tencent Cloud `SecretId`/`SecretKey` accepted by `token/clientCredential`; `None`
+    /// accepts any non-empty pair.
+    pub cloud_secret: Option<CloudSecret>,
+    /// Largest accepted request body; larger bodies get a 413 JSON error.
+    pub max_body_bytes: usize,
+    /// How the emulator's clock runs (see [`ClockMode`]).
+    pub clock: ClockMode,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        Self {
+            env_id: "demo-env".to_owned(),
+            clients: Vec::new(),
+            access_token_ttl_secs: 7200,
+            refresh_token_ttl_secs: 2_592_000,
+            refresh_reuse_interval_secs: 10,
+            captcha_after_failed_sign_ins: 5,
+            password_hashing: PasswordHashing::Owasp,
+            cloud_secret: None,
+            max_body_bytes: 64 * 1024,
+            clock: ClockMode::Running,
+        }
+    }
+}
+
+impl EmulatorConfig {
+    /// Looks a client up by id; with no configured clients only `env_id` exists.
+    pub(crate) fn client(&self, client_id: &str) -> Option<ClientConfig> {
+        if self.clients.is_empty() {
+            return (client_id == self.env_id).then(|| ClientConfig {
+                client_id: self.env_id.clone(),
+                client_secret: None,
+            });
+        }
+        self.clients
+            .iter()
+            .find(|c| c.client_id == client_id)
+            .cloned()
+    }
+}
+
+/// One OAuth client of the environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientConfig {
+    pub client_id: String,
+    /// `None`: any secret, including none or an empty one, is accepted (a public client).
+    #[serde(default)]
+    pub client_secret: Option<String>,
+}
+
+/// Tencent Cloud API credentials for the server-only `token/clientCredential` operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloudSecret {
+    pub secret_id: String,
+    pub secret_key: String,
+}
+
+/// Argon2id cost of stored password hashes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PasswordHashing {
+    /// OWASP minimum: m = 19456 KiB, t = 2, p = 1 (the argon2 crate's defaults).
+    #[default]
+    Owasp,
+    /// The smallest valid parameters (m = 8 KiB, t = 1, p = 1). For tests only: such hashes
+    /// offer no protection.
+    Fast,
+}
+
+/// How the emulator's clock moves. Every expiry check and every JWT `iat`/`exp` reads it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockMode {
+    /// Real time plus an offset that `advance_clock`/`set_clock` change. Suits interactive use
+    /// (resend limits and tokens expire as wall time passes).
+    #[default]
+    Running,
+    /// Starts at real time and only moves when told: fully deterministic tests.
+    Frozen,
+}

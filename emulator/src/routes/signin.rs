@@ -1,0 +1,380 @@
+//! Sign-in, sign-up, sign-out, anonymous and custom sign-in, password reset.
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::auth::LiveSession;
+use crate::context::{Ctx, JsonBody};
+use crate::errors::{ApiError, ApiResult};
+use crate::lockout::Admission;
+use crate::passwords;
+use crate::providers::{self, Identity};
+use crate::routes::providers::sign_in_identity;
+use crate::secrets::anonymous_sub;
+use crate::state::App;
+use crate::tokens::{NewSession, NoStore, TokenResponse};
+use crate::users::{Contact, User, validate_password, validate_username};
+use crate::verification::ensure_same_contact;
+
+type TokenResult = ApiResult<NoStore<TokenResponse>>;
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct SignInRequest {
+    username: Option<String>,
+    password: Option<String>,
+    verification_token: Option<String>,
+}
+
+pub(crate) async fn sign_in(
+    State(app): State<App>,
+    ctx: Ctx,
+    JsonBody(req): JsonBody<SignInRequest>,
+) -> TokenResult {
+    match (req.username, req.password, req.verification_token) {
+        (Some(username), Some(password), None) => {
+            with_password(&app, &ctx, &username, password).await
+        }
+        (None, None, Some(token)) => with_verification_token(&app, &ctx, &token),
+        _ => Err(ApiError::invalid_argument(
+            "send either username and password, or verification_token",
+        )),
+    }
+}
+
+fn invalid_password() -> ApiError {
+    ApiError::auth("invalid_password", "wrong username or password")
+}
+
+fn user_session(ctx: &Ctx, sub: String, provider_type: &str) -> NewSession {
+    NewSession {
+        sub,
+        client_id: ctx.client_id.clone(),
+        scope: "user",
+        provider_type: provider_type.to_owned(),
+        device_id: ctx.device_id.clone(),
+        with_refresh: true,
+    }
+}
+
+/// Password sign-in (also the `password` grant). An unknown login answers like a wrong
+/// password so logins cannot be enumerated; both count towards captcha and lockout.
+pub(crate) async fn with_password(
+    app: &App,
+    ctx: &Ctx,
+    login: &str,
+    password: String,
+) -> TokenResult {
+    let now = app.now();
+    let found = {
+        let mut state = app.state();
+        let admission =
+            state
+                .sign_ins
+                .admit(login, now, app.config.captcha_after_failed_sign_ins)?;
+        if let Admission::NeedsCaptcha = admission {
+            let solved = ctx
+                .captcha_token
+                .as_deref()
+                .is_some_and(|t| state.captchas.redeem(t, now));
+            if !solved {
+                return Err(ApiError::captcha_required());
+            }
+        }
+        state
+            .users
+            .by_login(login)
+            .map(|u| (u.sub.clone(), u.password_hash.clone(), login_kind(u, login)))
+    };
+    let Some((sub, hash, provider_type)) = found else {
+        app.state().sign_ins.record_failure(login, now);
+        return Err(invalid_password());
+    };
+    let hash =
+        hash.ok_or_else(|| ApiError::auth("password_not_set", "this user has no password"))?;
+    if !passwords::verify(password, hash).await {
+        app.state().sign_ins.record_failure(login, now);
+        return Err(invalid_password());
+    }
+    app.state().sign_ins.record_success(login);
+    app.issue(user_session(ctx, sub, provider_type))
+}
+
+/// Which of username, phone or e-mail the login matched (the `provider_type` claim).
+fn login_kind(user: &User, login: &str) -> &'static str {
+    if user.username.as_deref() == Some(login) {
+        "username"
+    } else {
+        Contact::parse(login).map_or("username", |c| c.provider_type())
+    }
+}
+
+fn with_verification_token(app: &App, ctx: &Ctx, token: &str) -> TokenResult {
+    let now = app.now();
+    let (sub, contact) = {
+        let mut state = app.state();
+        let contact = state.verifications.peek_token(token, now)?;
+        let sub = state
+            .users
+            .by_contact(&contact)
+            .map(|u| u.sub.clone())
+            .ok_or_else(ApiError::user_not_found)?;
+        state.verifications.take_token(token, now)?;
+        (sub, contact)
+    };
+    app.issue(user_session(ctx, sub, contact.provider_type()))
+}
+
+/// One anonymous user per device id; no refresh token (upstream example omits it).
+pub(crate) async fn sign_in_anonymously(State(app): State<App>, ctx: Ctx) -> TokenResult {
+    let device_id = ctx
+        .device_id
+        .clone()
+        .ok_or_else(|| ApiError::invalid_argument("the x-device-id header is required"))?;
+    let sub = anonymous_sub(&app.config.env_id, &device_id);
+    {
+        let mut state = app.state();
+        if state.users.get(&sub).is_none() {
+            let mut user = User::new(sub.clone(), "anonymous", app.now());
+            user.anonymous = true;
+            state.users.insert(user);
+        }
+    }
+    app.issue(NewSession {
+        sub,
+        client_id: ctx.client_id.clone(),
+        scope: "anonymous",
+        provider_type: "anonymous".to_owned(),
+        device_id: Some(device_id),
+        with_refresh: false,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct SignUpRequest {
+    phone_number: Option<String>,
+    email: Option<String>,
+    verification_token: String,
+    username: Option<String>,
+    password: Option<String>,
+    name: Option<String>,
+    gender: Option<String>,
+    picture: Option<String>,
+    locale: Option<String>,
+    provider_token: Option<String>,
+}
+
+/// Sign-up proves a phone number or e-mail address with a verification token; username and
+/// password are optional extras (upstream refuses username+password alone).
+pub(crate) async fn sign_up(
+    State(app): State<App>,
+    ctx: Ctx,
+    JsonBody(req): JsonBody<SignUpRequest>,
+) -> TokenResult {
+    let named = named_contact(req.phone_number.as_deref(), req.email.as_deref())?;
+    if let Some(username) = &req.username {
+        validate_username(username)?;
+    }
+    if let Some(password) = &req.password {
+        validate_password(password)?;
+    }
+    let contact = check_sign_up(&app, &req, named.as_ref())?;
+    let password_hash = match req.password.clone() {
+        Some(password) => Some(passwords::hash(app.config.password_hashing, password).await?),
+        None => None,
+    };
+    let sub = commit_sign_up(&app, &req, &contact, password_hash)?;
+    app.issue(user_session(&ctx, sub, contact.provider_type()))
+}
+
+/// The phone number or e-mail a request names, if any.
+fn named_contact(phone: Option<&str>, email: Option<&str>) -> ApiResult<Option<Contact>> {
+    match (
+        phone.filter(|p| !p.is_empty()),
+        email.filter(|e| !e.is_empty()),
+    ) {
+        (None, None) => Ok(None),
+        (phone, email) => Contact::from_fields(phone, email).map(Some),
+    }
+}
+
+/// Checks everything that can fail before the (slow) password hash; returns the contact.
+fn check_sign_up(app: &App, req: &SignUpRequest, named: Option<&Contact>) -> ApiResult<Contact> {
+    let now = app.now();
+    let state = app.state();
+    let contact = state
+        .verifications
+        .peek_token(&req.verification_token, now)?;
+    ensure_same_contact(&contact, named)?;
+    state.users.ensure_contact_free(&contact, None)?;
+    if let Some(username) = &req.username {
+        state.users.ensure_username_free(username, None)?;
+    }
+    if let Some(token) = &req.provider_token {
+        state.provider_tokens.get(token, now)?;
+    }
+    Ok(contact)
+}
+
+/// Re-checks under the lock (another request may have won meanwhile) and creates the user.
+fn commit_sign_up(
+    app: &App,
+    req: &SignUpRequest,
+    contact: &Contact,
+    password_hash: Option<String>,
+) -> ApiResult<String> {
+    let now = app.now();
+    let mut state = app.state();
+    state.users.ensure_contact_free(contact, None)?;
+    if let Some(username) = &req.username {
+        state.users.ensure_username_free(username, None)?;
+    }
+    let identity: Option<Identity> = req
+        .provider_token
+        .as_deref()
+        .map(|t| state.provider_tokens.get(t, now))
+        .transpose()?;
+    state
+        .verifications
+        .take_token(&req.verification_token, now)?;
+    let mut user = User::new(state.users.new_sub(), contact.provider_type(), now);
+    user.set_contact(Some(contact), contact);
+    user.username.clone_from(&req.username);
+    user.password_updated_at = password_hash.as_ref().map(|_| now);
+    user.password_hash = password_hash;
+    user.name.clone_from(&req.name);
+    user.gender.clone_from(&req.gender);
+    user.picture.clone_from(&req.picture);
+    user.locale.clone_from(&req.locale);
+    let sub = user.sub.clone();
+    state.users.insert(user);
+    if let Some(identity) = identity {
+        providers::link(&mut state.users, &sub, &identity, false)?;
+    }
+    Ok(sub)
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct SignOutRequest {
+    redirect_uri: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct SignOutResponse {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redirect_uri: Option<String>,
+}
+
+/// Revokes the session (refresh family and access tokens); works with an expired access token.
+pub(crate) async fn sign_out(
+    State(app): State<App>,
+    LiveSession(authed): LiveSession,
+    JsonBody(req): JsonBody<SignOutRequest>,
+) -> Json<SignOutResponse> {
+    app.state().sessions.revoke(&authed.sid);
+    Json(SignOutResponse {
+        redirect_uri: req.redirect_uri,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct SignInCustomRequest {
+    provider_id: String,
+    ticket: String,
+}
+
+pub(crate) async fn sign_in_custom(
+    State(app): State<App>,
+    ctx: Ctx,
+    JsonBody(req): JsonBody<SignInCustomRequest>,
+) -> TokenResult {
+    if req.provider_id != "custom" {
+        return Err(ApiError::invalid_argument("provider_id must be \"custom\""));
+    }
+    let identity = custom_ticket_identity(&app, &req.ticket)?;
+    sign_in_identity(&app, &ctx, &identity, true)
+}
+
+#[derive(Debug, Deserialize)]
+struct TicketClaims {
+    uid: String,
+    env: Option<String>,
+    /// Milliseconds, as the node SDK's `createTicket` writes it.
+    exp: Option<u64>,
+}
+
+/// A custom-login ticket `<key id>/@@/<JWT>`. The emulator cannot know the project's private
+/// key, so the JWT's signature is NOT checked; its `uid`, `env` and `exp` are.
+pub(crate) fn custom_ticket_identity(app: &App, ticket: &str) -> ApiResult<Identity> {
+    let jwt = ticket.split_once("/@@/").map_or(ticket, |(_, jwt)| jwt);
+    let claims: TicketClaims = jsonwebtoken::dangerous::insecure_decode_claims(jwt)
+        .map_err(|e| ApiError::invalid_argument(format!("malformed custom login ticket: {e}")))?;
+    if claims
+        .env
+        .as_deref()
+        .is_some_and(|env| env != app.config.env_id)
+    {
+        return Err(ApiError::invalid_argument(
+            "the ticket is for another environment",
+        ));
+    }
+    if claims.exp.is_some_and(|exp_ms| exp_ms / 1000 <= app.now()) {
+        return Err(ApiError::invalid_argument("the ticket has expired"));
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_-#@~=*(){}[]:.,<>+".contains(c);
+    if !(4..=32).contains(&claims.uid.len()) || !claims.uid.chars().all(allowed) {
+        return Err(ApiError::invalid_argument(
+            "ticket uid must be 4-32 allowed characters",
+        ));
+    }
+    Ok(Identity::new("custom", &claims.uid))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ResetPasswordRequest {
+    email: Option<String>,
+    phone_number: Option<String>,
+    new_password: String,
+    verification_token: String,
+}
+
+/// Sets a new password with a verification token for the user's phone or e-mail, and signs
+/// every session of the user out.
+pub(crate) async fn reset_password(
+    State(app): State<App>,
+    JsonBody(req): JsonBody<ResetPasswordRequest>,
+) -> ApiResult<Json<Value>> {
+    let named = named_contact(req.phone_number.as_deref(), req.email.as_deref())?
+        .ok_or_else(|| ApiError::invalid_argument("email or phone number is empty"))?;
+    validate_password(&req.new_password)?;
+    {
+        let state = app.state();
+        let contact = state
+            .verifications
+            .peek_token(&req.verification_token, app.now())?;
+        ensure_same_contact(&contact, Some(&named))?;
+        state
+            .users
+            .by_contact(&contact)
+            .ok_or_else(ApiError::user_not_found)?;
+    }
+    let hash = passwords::hash(app.config.password_hashing, req.new_password).await?;
+    let now = app.now();
+    let mut state = app.state();
+    let contact = state
+        .verifications
+        .take_token(&req.verification_token, now)?;
+    let user = state
+        .users
+        .by_contact(&contact)
+        .map(|u| u.sub.clone())
+        .ok_or_else(ApiError::user_not_found)?;
+    if let Some(user) = state.users.get_mut(&user) {
+        user.password_hash = Some(hash);
+        user.password_updated_at = Some(now);
+        user.updated_at = now;
+    }
+    state.sessions.revoke_where(|_, s| s.sub == user);
+    Ok(Json(json!({})))
+}

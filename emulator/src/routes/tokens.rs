@@ -1,0 +1,172 @@
+//! The token endpoint (refresh and password grants), introspection, revocation and the
+//! server-side client-credential token.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::auth::{authenticate, genuine_claims};
+use crate::clients::basic_credentials;
+use crate::context::{Ctx, JsonBody};
+use crate::errors::{ApiError, ApiResult};
+use crate::keys::keys;
+use crate::routes::signin::with_password;
+use crate::secrets::{constant_time_eq, random_token};
+use crate::state::App;
+use crate::tokens::{Claims, NoStore, RefreshPolicy, TokenResponse, issuer};
+
+/// Upstream: the admin token lives 5 days and has no refresh token.
+const CLIENT_CREDENTIAL_TTL_SECS: u64 = 432_000;
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct GrantTokenRequest {
+    grant_type: String,
+    refresh_token: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+}
+
+pub(crate) async fn grant_token(
+    State(app): State<App>,
+    ctx: Ctx,
+    JsonBody(req): JsonBody<GrantTokenRequest>,
+) -> ApiResult<NoStore<TokenResponse>> {
+    match req.grant_type.as_str() {
+        "refresh_token" => refresh(&app, &ctx, req.refresh_token.as_deref()),
+        "password" => match (req.username, req.password) {
+            (Some(username), Some(password)) => {
+                with_password(&app, &ctx, &username, password).await
+            }
+            _ => Err(ApiError::invalid_argument(
+                "username and password are required",
+            )),
+        },
+        other => Err(ApiError::unsupported_grant_type(other)),
+    }
+}
+
+fn refresh(app: &App, ctx: &Ctx, token: Option<&str>) -> ApiResult<NoStore<TokenResponse>> {
+    let token = token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::invalid_argument("refresh_token is required"))?;
+    let policy = RefreshPolicy {
+        client_id: &ctx.client_id,
+        now: app.now(),
+        ttl: app.lifetimes().refresh,
+        reuse_interval: app.config.refresh_reuse_interval_secs,
+    };
+    // Bound first: a family revocation must be committed even though the call fails.
+    let grant = app.state().sessions.refresh(token, &policy);
+    app.respond(grant?)
+}
+
+#[derive(Debug, Serialize)]
+struct IntrospectResponse {
+    token_type: &'static str,
+    client_id: String,
+    sub: String,
+    scope: String,
+}
+
+/// Checks the bearer token itself (upstream form) or `?token=` (the seed's form). Inactive,
+/// expired, revoked or garbage tokens give `{}` with 200.
+pub(crate) async fn introspect_token(State(app): State<App>, ctx: Ctx) -> Json<Value> {
+    let token = ctx
+        .query("token")
+        .map(str::to_owned)
+        .or_else(|| ctx.bearer.clone());
+    let active = authenticate(&app, token.as_deref())
+        .ok()
+        .map(|authed| IntrospectResponse {
+            token_type: "Bearer",
+            client_id: authed.client_id,
+            sub: authed.sub,
+            scope: authed.scope,
+        });
+    Json(active.map_or_else(|| json!({}), |r| json!(r)))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RevokeRequest {
+    token: Option<String>,
+}
+
+/// Revokes the session of a refresh or access token. Always 200 `{}`, so revoked and unknown
+/// tokens cannot be told apart (RFC 7009 §2.2).
+pub(crate) async fn revoke_token(
+    State(app): State<App>,
+    ctx: Ctx,
+    JsonBody(req): JsonBody<RevokeRequest>,
+) -> Json<Value> {
+    if let Some(token) = req
+        .token
+        .filter(|t| !t.is_empty())
+        .or_else(|| ctx.bearer.clone())
+    {
+        let by_refresh = app.state().sessions.sid_of_refresh_token(&token);
+        if let Some(sid) = by_refresh.or_else(|| genuine_claims(&token).ok().map(|c| c.sid)) {
+            app.state().sessions.revoke(&sid);
+        }
+    }
+    Json(json!({}))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ClientCredentialRequest {
+    grant_type: String,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct ClientCredentialResponse {
+    token_type: &'static str,
+    access_token: String,
+    expires_in: u64,
+}
+
+/// An admin token for servers, from `SecretId:SecretKey` in HTTP basic. It belongs to no user
+/// session, so user operations reject it.
+pub(crate) async fn client_credential_token(
+    State(app): State<App>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<ClientCredentialRequest>,
+) -> ApiResult<NoStore<ClientCredentialResponse>> {
+    let (secret_id, secret_key) = basic_credentials(&headers)?.ok_or_else(|| {
+        ApiError::invalid_client("SecretId:SecretKey basic credentials are required")
+    })?;
+    let accepted = match &app.config.cloud_secret {
+        Some(cloud) => {
+            constant_time_eq(&cloud.secret_id, &secret_id)
+                & constant_time_eq(&cloud.secret_key, &secret_key)
+        }
+        None => !secret_id.is_empty() && !secret_key.is_empty(),
+    };
+    if !accepted {
+        return Err(ApiError::invalid_client("wrong SecretId or SecretKey"));
+    }
+    if req.grant_type != "client_credentials" {
+        return Err(ApiError::unsupported_grant_type(&req.grant_type));
+    }
+    let now = app.now();
+    let env_id = &app.config.env_id;
+    let claims = Claims {
+        iss: issuer(env_id),
+        sub: secret_id,
+        aud: env_id.clone(),
+        exp: now.saturating_add(CLIENT_CREDENTIAL_TTL_SECS),
+        iat: now,
+        scope: "admin".to_owned(),
+        project_id: env_id.clone(),
+        provider_type: "client_credentials".to_owned(),
+        user_type: String::new(),
+        sid: random_token(""),
+        jti: random_token(""),
+    };
+    let access_token = keys()?.sign(&claims)?;
+    Ok(NoStore(ClientCredentialResponse {
+        token_type: "Bearer",
+        access_token,
+        expires_in: CLIENT_CREDENTIAL_TTL_SECS,
+    }))
+}

@@ -1,0 +1,146 @@
+//! Shared emulator state: the exportable data under one lock, plus clock, lifetimes, faults
+//! and request counts.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use serde::{Deserialize, Serialize};
+
+use crate::captcha::Captchas;
+use crate::clock::Clock;
+use crate::config::EmulatorConfig;
+use crate::errors::ApiResult;
+use crate::faults::{Fault, FaultQueue};
+use crate::keys::keys;
+use crate::lockout::FailedSignIns;
+use crate::providers::ProviderTokens;
+use crate::sudo::SudoTokens;
+use crate::tokens::{Claims, Grant, Lifetimes, NewSession, NoStore, Sessions, TokenResponse};
+use crate::users::Users;
+use crate::verification::Verifications;
+
+/// Everything `export_state` writes and `import_state` reads.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct State {
+    pub users: Users,
+    pub sessions: Sessions,
+    pub verifications: Verifications,
+    pub captchas: Captchas,
+    pub sign_ins: FailedSignIns,
+    pub sudo: SudoTokens,
+    pub provider_tokens: ProviderTokens,
+}
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub config: EmulatorConfig,
+    pub clock: Clock,
+    state: Mutex<State>,
+    lifetimes: Mutex<Lifetimes>,
+    faults: Mutex<FaultQueue>,
+    requests: Mutex<BTreeMap<String, u64>>,
+}
+
+/// The axum state of every route.
+pub(crate) type App = Arc<Shared>;
+
+/// A poisoned lock only means another request panicked; the data is still usable.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    pub(crate) fn new(config: EmulatorConfig) -> Self {
+        Self {
+            clock: Clock::new(config.clock),
+            lifetimes: Mutex::new(Self::configured_lifetimes(&config)),
+            config,
+            state: Mutex::default(),
+            faults: Mutex::default(),
+            requests: Mutex::default(),
+        }
+    }
+
+    fn configured_lifetimes(config: &EmulatorConfig) -> Lifetimes {
+        Lifetimes {
+            access: config.access_token_ttl_secs,
+            refresh: config.refresh_token_ttl_secs,
+        }
+    }
+
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    pub(crate) fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    pub(crate) fn lifetimes(&self) -> Lifetimes {
+        *lock(&self.lifetimes)
+    }
+
+    pub(crate) fn set_lifetimes(&self, lifetimes: Lifetimes) {
+        *lock(&self.lifetimes) = lifetimes;
+    }
+
+    pub(crate) fn count_request(&self, operation_id: &str) {
+        *lock(&self.requests)
+            .entry(operation_id.to_owned())
+            .or_default() += 1;
+    }
+
+    pub(crate) fn request_counts(&self) -> BTreeMap<String, u64> {
+        lock(&self.requests).clone()
+    }
+
+    pub(crate) fn push_fault(&self, operation_id: &str, fault: Fault, count: u32) {
+        lock(&self.faults).push(operation_id, fault, count);
+    }
+
+    pub(crate) fn take_fault(&self, operation_id: &str) -> Option<Fault> {
+        lock(&self.faults).take(operation_id)
+    }
+
+    /// Back to the start: no data, faults or counts; configured lifetimes. The clock keeps going.
+    pub(crate) fn reset(&self) {
+        *self.state() = State::default();
+        *lock(&self.faults) = FaultQueue::default();
+        lock(&self.requests).clear();
+        self.set_lifetimes(Self::configured_lifetimes(&self.config));
+    }
+
+    pub(crate) fn replace_state(&self, state: State) {
+        *self.state() = state;
+    }
+
+    /// Opens a session and answers with its tokens.
+    pub(crate) fn issue(&self, new: NewSession) -> ApiResult<NoStore<TokenResponse>> {
+        let now = self.now();
+        let refresh_ttl = self.lifetimes().refresh;
+        let grant = {
+            let mut state = self.state();
+            if let Some(user) = state.users.get_mut(&new.sub) {
+                user.last_login = Some(now);
+            }
+            state.sessions.open(new, now, refresh_ttl)
+        };
+        self.respond(grant)
+    }
+
+    /// A token response for a session: a fresh access token plus the grant's refresh token.
+    pub(crate) fn respond(&self, grant: Grant) -> ApiResult<NoStore<TokenResponse>> {
+        let ttl = self.lifetimes().access;
+        let claims = Claims::new(&self.config.env_id, &grant, self.now(), ttl);
+        let access_token = keys()?.sign(&claims)?;
+        Ok(NoStore(TokenResponse {
+            token_type: "Bearer",
+            access_token,
+            refresh_token: grant.refresh_token,
+            expires_in: ttl,
+            scope: grant.session.scope,
+            sub: grant.session.sub,
+            groups: Vec::new(),
+        }))
+    }
+}

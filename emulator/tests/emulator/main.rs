@@ -1,0 +1,11 @@
+//! Black-box tests of the emulator over a loopback socket, one module per feature area. One
+//! test binary keeps linking cheap. The clock is frozen and moved only through `Control`.
+
+mod account;
+mod binary;
+mod common;
+mod contract;
+mod faults;
+mod operations;
+mod robustness;
+mod sessions;
