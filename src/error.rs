@@ -34,7 +34,9 @@ pub enum Error {
         #[source]
         source: Option<Arc<reqwest::Error>>,
     },
-    /// The response did not have the documented shape. The body is not echoed: it may hold tokens.
+    /// The response did not have the documented shape, or a successful response was
+    /// larger than [`Config::with_max_response_bytes`](crate::Config::with_max_response_bytes)
+    /// (then it was not read). The body is not echoed: it may hold tokens.
     #[error(
         "the response to `{operation}` (HTTP {status}) did not match the spec: {reason} (request id {request_id}); the request was sent"
     )]
@@ -105,6 +107,9 @@ pub struct ApiError {
     /// HTTP status.
     pub status: u16,
     /// The `error` name, e.g. `invalid_password`, `captcha_required`, `unauthenticated`.
+    /// Two names come from this crate, not the server: `response_too_large` (an error
+    /// answer over the size cap, not read) and `http_<status>` (an error answer without
+    /// a JSON error body). A gateway's `{code, message, requestId}` gives `error` = `code`.
     pub error: String,
     /// The numeric `error_code` (gRPC-style), when given.
     pub error_code: Option<i64>,
@@ -216,7 +221,26 @@ impl Error {
             G::ErrorResponse(response) => {
                 let retry_after = crate::retry::retry_after(response.headers());
                 let status = response.status().as_u16();
-                Error::api(status, response.into_inner(), request_id, retry_after)
+                // The hooks' stand-in for a body over `Config::with_max_response_bytes`:
+                // a success we could not read is a decode failure; an error status
+                // stays an API error with the server's status (so 5xx stay transient).
+                let too_large = response
+                    .headers()
+                    .get(crate::hooks::TOO_LARGE_MARKER)
+                    .and_then(|v| v.to_str().ok()?.parse::<u16>().ok());
+                let body = response.into_inner();
+                match too_large {
+                    Some(original) if original < 400 => Error::Decode {
+                        operation: operation.to_string(),
+                        status: original,
+                        reason: body
+                            .error_description
+                            .unwrap_or_else(|| "the response body was too large".into()),
+                        request_id,
+                    },
+                    Some(original) => Error::api(original, body, request_id, retry_after),
+                    None => Error::api(status, body, request_id, retry_after),
+                }
             }
             G::CommunicationError(e) | G::InvalidUpgrade(e) => Error::transport(e, request_id),
             G::ResponseBodyError(e) => Error::transport(e, request_id),

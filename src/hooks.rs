@@ -25,6 +25,10 @@ tokio::task_local! {
 
 const DEVICE_ID: &str = "x-device-id";
 const REQUEST_ID: &str = "x-request-id";
+/// Marks the synthetic answer that stands in for a response over the size cap; its value
+/// is the status the server actually sent. Only this crate sets it (on the response it
+/// hands the generated code), so a server cannot fake a `response_too_large`.
+pub(crate) const TOO_LARGE_MARKER: &str = "x-cloudbase-auth-response-too-large";
 
 impl ClientHooks<SessionCore> for RawClient {
     async fn pre<E>(
@@ -154,6 +158,8 @@ fn sent_bearer(request: &Request) -> Option<String> {
 /// generated code can still parse it.
 struct Buffered {
     status: StatusCode,
+    /// The server's status; differs from `status` only for a synthetic too-large answer.
+    original_status: StatusCode,
     version: reqwest::Version,
     headers: HeaderMap,
     body: Bytes,
@@ -170,8 +176,13 @@ impl Buffered {
             && self.error_name().as_deref() == Some("unauthenticated")
     }
 
+    /// By the server's own status: an oversized 200 (answered as a synthetic 502) is not
+    /// worth retrying, an oversized 503 is.
     fn is_transient(&self) -> bool {
-        matches!(self.status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
+        matches!(
+            self.original_status.as_u16(),
+            408 | 429 | 500 | 502 | 503 | 504
+        )
     }
 
     fn into_response(self) -> Response {
@@ -184,7 +195,9 @@ impl Buffered {
 }
 
 /// Sends, retrying only where it is safe: a connection never made (nothing was sent),
-/// or an idempotent `GET` that failed transiently.
+/// or an idempotent `GET` that failed transiently (a 408/429/5xx answer, a timeout, a
+/// reset or a body cut short). Bounded by the [`RetryPolicy`](crate::RetryPolicy), with
+/// full jitter, honouring `Retry-After`.
 async fn send_with_retries(
     core: &Core,
     mut request: Request,
@@ -199,7 +212,8 @@ async fn send_with_retries(
             Ok(response) if idempotent && response.is_transient() => {
                 crate::retry::retry_after(&response.headers)
             }
-            Err(e) if e.is_connect() || (idempotent && e.is_timeout()) => None,
+            // A builder error would fail the same way again.
+            Err(e) if e.is_connect() || (idempotent && !e.is_builder()) => None,
             _ => return result,
         };
         match (spare, core.retry.delay(attempt, retry_after)) {
@@ -268,6 +282,8 @@ async fn exchange(core: &Core, request: Request) -> reqwest::Result<Buffered> {
     let status = response.status();
     let version = response.version();
     let mut headers = std::mem::take(response.headers_mut());
+    // Only this crate's synthetic answers carry the marker.
+    headers.remove(TOO_LARGE_MARKER);
     let body = match read_capped(&mut response, core.max_response_bytes).await? {
         Some(body) => body,
         None => return Ok(too_large(status, version, headers, core.max_response_bytes)),
@@ -279,6 +295,7 @@ async fn exchange(core: &Core, request: Request) -> reqwest::Result<Buffered> {
     };
     Ok(Buffered {
         status,
+        original_status: status,
         version,
         headers,
         body,
@@ -304,25 +321,32 @@ async fn read_capped(response: &mut Response, cap: usize) -> reqwest::Result<Opt
 }
 
 /// Stands in for a response over the cap: an error body the caller can recognise
-/// (`response_too_large`), with a 502 if the server's status was a success.
+/// (`response_too_large`), with a 502 if the server's status was a success (so the
+/// generated code takes its error path), marked with [`TOO_LARGE_MARKER`].
+/// [`Error::from_generated`](crate::Error) turns it into `Error::Decode` (for a success
+/// status) or an `Error::Api` that keeps the server's status.
 fn too_large(
-    status: StatusCode,
+    original_status: StatusCode,
     version: reqwest::Version,
     mut headers: HeaderMap,
     cap: usize,
 ) -> Buffered {
-    let status = if status.is_success() {
+    let status = if original_status.is_success() {
         StatusCode::BAD_GATEWAY
     } else {
-        status
+        original_status
     };
     let body = synthetic_error(
         "response_too_large",
-        &format!("the response body exceeded {cap} bytes and was not read"),
+        &format!(
+            "the response body exceeded {cap} bytes (Config::with_max_response_bytes) and was not read"
+        ),
     );
     set_json(&mut headers, &body);
+    headers.insert(TOO_LARGE_MARKER, HeaderValue::from(original_status.as_u16()));
     Buffered {
         status,
+        original_status,
         version,
         headers,
         body,
@@ -358,6 +382,15 @@ fn normalize_error_body(status: StatusCode, headers: &mut HeaderMap, body: Bytes
     };
     set_json(headers, &rewritten);
     rewritten
+}
+
+/// The error-body normalisation, for the crate's property tests and fuzzers: what the
+/// generated code would see for an error answer with this status and body.
+#[doc(hidden)]
+pub fn normalize_error_body_for_fuzzing(status: u16, body: &[u8]) -> Vec<u8> {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut headers = HeaderMap::new();
+    normalize_error_body(status, &mut headers, Bytes::copy_from_slice(body)).to_vec()
 }
 
 fn synthetic_error(error: &str, description: &str) -> Bytes {

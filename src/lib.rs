@@ -70,7 +70,8 @@ pub use secret::{
 };
 pub use session::SessionCore;
 pub use token_store::{
-    FileTokenStore, MemoryTokenStore, StoreFuture, StoredSession, TokenStore, decode_session_file,
+    FileTokenStore, MemoryTokenStore, StoreFuture, StoreLock, StoredSession, TokenStore,
+    decode_session_file,
 };
 
 use session::Core;

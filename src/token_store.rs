@@ -1,5 +1,6 @@
 //! Where a session's tokens are kept between uses and across processes.
 
+use std::any::Any;
 use std::fmt::Debug;
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,9 @@ use crate::secret::{AccessToken, RefreshToken};
 
 /// A boxed future, so [`TokenStore`] stays object-safe.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// A held cross-process lock on a store (see [`TokenStore::lock`]); released when dropped.
+pub type StoreLock = Box<dyn Any + Send>;
 
 /// The persistent part of a session.
 #[derive(Debug, Clone)]
@@ -41,6 +45,17 @@ pub trait TokenStore: Send + Sync + Debug {
     fn save<'a>(&'a self, session: &'a StoredSession) -> StoreFuture<'a, ()>;
     /// Removes the stored session.
     fn clear(&self) -> StoreFuture<'_, ()>;
+
+    /// Takes a lock shared by every process using this store, waiting for it if needed;
+    /// `None` if the store has no such lock (the default).
+    ///
+    /// The session holds it around a refresh: it re-reads the store under the lock and,
+    /// if another process already rotated the refresh token, adopts the stored pair
+    /// instead of spending its own (spent) token. A store shared by processes should
+    /// implement it; [`FileTokenStore`] does.
+    fn lock(&self) -> StoreFuture<'_, Option<StoreLock>> {
+        Box::pin(async { Ok(None) })
+    }
 }
 
 /// Keeps the session in memory only (the default).
@@ -66,6 +81,13 @@ impl TokenStore for MemoryTokenStore {
 
 /// Keeps the session in a JSON file, written atomically (temp file, fsync, rename) with
 /// mode 0600, so a crash leaves either the old or the new session, never half of one.
+///
+/// Several processes may share one file: a refresh holds an OS file lock on
+/// `<path>.lock` (created next to the file, mode 0600, left in place) and re-reads the
+/// file under it, so only one process spends a refresh token and the others adopt the
+/// pair it saved. A process killed while holding the lock releases it (the OS closes
+/// the file). A process killed mid-write may leave a `.<name>.<random>.tmp` file
+/// behind; the session file itself is never partial.
 ///
 /// ```no_run
 /// use cloudbase_auth::{Config, FileTokenStore, Session};
@@ -215,6 +237,31 @@ impl FileTokenStore {
         })
     }
 
+    /// `<path>.lock`.
+    fn lock_path(&self) -> PathBuf {
+        let mut name = self
+            .path
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_else(|| "session".into());
+        name.push(".lock");
+        self.path.with_file_name(name)
+    }
+
+    fn lock_blocking(&self) -> Result<FileLock, StoreError> {
+        let path = self.lock_path();
+        if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| self.io_error("creating the directory of", e))?;
+        }
+        let file = lock_file(&path).map_err(|e| self.io_error("opening the lock file of", e))?;
+        // `flock` on Unix, `LockFileEx` on Windows: released when the file is closed,
+        // including when the process dies.
+        file.lock()
+            .map_err(|e| self.io_error("locking the lock file of", e))?;
+        Ok(FileLock(file))
+    }
+
     fn clear_blocking(&self) -> Result<(), StoreError> {
         match std::fs::remove_file(&self.path) {
             Ok(()) => Ok(()),
@@ -222,6 +269,32 @@ impl FileTokenStore {
             Err(e) => Err(self.io_error("removing", e)),
         }
     }
+}
+
+/// The held lock of a [`FileTokenStore`]: the open lock file.
+#[derive(Debug)]
+struct FileLock(#[allow(dead_code)] std::fs::File);
+
+#[cfg(unix)]
+fn lock_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn lock_file(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
 }
 
 #[cfg(unix)]
@@ -272,5 +345,13 @@ impl TokenStore for FileTokenStore {
 
     fn clear(&self) -> StoreFuture<'_, ()> {
         Box::pin(blocking(self, |store| store.clear_blocking()))
+    }
+
+    fn lock(&self) -> StoreFuture<'_, Option<StoreLock>> {
+        Box::pin(blocking(self, |store| {
+            store
+                .lock_blocking()
+                .map(|lock| Some(Box::new(lock) as StoreLock))
+        }))
     }
 }

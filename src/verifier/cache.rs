@@ -2,7 +2,6 @@
 //! per-entry TTL, and single-flight per token (moka coalesces concurrent misses).
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use moka::Expiry;
@@ -57,17 +56,25 @@ impl VerdictCache {
     /// The cached verdict for `token`, else `check`'s. Concurrent callers with the same
     /// token share one `check`. Errors that are not [cacheable](Rejection::is_cacheable)
     /// reach every waiting caller but are not kept.
-    pub(crate) async fn get_or_check(
+    pub(crate) async fn get_or_check<F>(
         &self,
         token: &str,
         now: u64,
-        check: impl Future<Output = Result<Claims, Rejection>>,
-    ) -> Result<Claims, Rejection> {
+        check: impl FnOnce() -> F,
+    ) -> Result<Claims, Rejection>
+    where
+        F: Future<Output = Result<Claims, Rejection>>,
+    {
         let Some(cache) = &self.cache else {
-            return check.await;
+            return check().await;
         };
-        let entry = cache.try_get_with(hash(token), async {
-            match check.await {
+        let key = hash(token);
+        // The hit path builds no check future: it is large, and hits are the hot path.
+        if let Some(entry) = cache.get(&key).await {
+            return entry.verdict;
+        }
+        let entry = cache.try_get_with(key, async {
+            match check().await {
                 Err(rejection) if !rejection.is_cacheable() => Err(rejection),
                 verdict => Ok(self.entry(verdict, now)),
             }
@@ -81,8 +88,9 @@ impl VerdictCache {
     /// A valid token is kept until its `exp` at most, and never longer than `max_ttl`.
     fn entry(&self, verdict: Result<Claims, Rejection>, now: u64) -> Entry {
         let ttl = match &verdict {
-            Ok(claims) => Duration::from_secs(claims.exp_secs().saturating_sub(now))
-                .min(self.policy.max_ttl),
+            Ok(claims) => {
+                Duration::from_secs(claims.exp_secs().saturating_sub(now)).min(self.policy.max_ttl)
+            }
             Err(_) => self.policy.negative_ttl,
         };
         Entry { verdict, ttl }
@@ -95,7 +103,10 @@ fn hash(token: &str) -> TokenHash {
 
 /// A hex prefix of the token's hash: enough to correlate log lines, useless to an attacker.
 pub(crate) fn log_id(token: &str) -> String {
-    hash(token)[..4].iter().map(|b| format!("{b:02x}")).collect()
+    hash(token)[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl std::fmt::Debug for VerdictCache {
@@ -107,5 +118,43 @@ impl std::fmt::Debug for VerdictCache {
     }
 }
 
-/// Shared so clones of a verifier share one cache.
-pub(crate) type SharedCache = Arc<VerdictCache>;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verifier::claims::{Expected, RawClaims};
+    use base64::Engine as _;
+
+    fn claims(exp: u64) -> Claims {
+        let payload = format!(r#"{{"iss":"i","sub":"u","aud":"a","exp":{exp}}}"#);
+        let token = format!(
+            "e30.{}.x",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload)
+        );
+        let expected = Expected {
+            audience: "a".into(),
+            issuer: "i".into(),
+        };
+        RawClaims::unverified(&token)
+            .and_then(|raw| raw.into_claims(&expected))
+            .expect("claims")
+    }
+
+    #[test]
+    fn ttl_is_the_time_to_exp_capped_and_refusals_get_the_negative_ttl() {
+        let cache = VerdictCache::new(CachePolicy {
+            capacity: 10,
+            max_ttl: Duration::from_secs(60),
+            negative_ttl: Duration::from_secs(5),
+        });
+        let ttl = |verdict| cache.entry(verdict, 1_000).ttl.as_secs();
+        assert_eq!(ttl(Ok(claims(1_010))), 10);
+        assert_eq!(ttl(Ok(claims(9_999))), 60);
+        assert_eq!(ttl(Ok(claims(900))), 0);
+        assert_eq!(ttl(Err(Rejection::Inactive)), 5);
+    }
+
+    #[test]
+    fn the_log_id_is_a_short_hash_prefix() {
+        assert_eq!(log_id("abc"), "ba7816bf");
+    }
+}

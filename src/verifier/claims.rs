@@ -205,9 +205,7 @@ impl RawClaims {
         }
         let aud = match self.aud {
             Audience::One(aud) if aud == expected.audience => aud,
-            Audience::Many(list) if list.contains(&expected.audience) => {
-                expected.audience.clone()
-            }
+            Audience::Many(list) if list.contains(&expected.audience) => expected.audience.clone(),
             _ => return Err(Rejection::WrongAudience),
         };
         Ok(Claims(Arc::new(Inner {
@@ -297,14 +295,23 @@ mod tests {
             r#"{"iss":"iss","sub":"u","aud":["x","demo-env"],"exp":1}"#,
         ))
         .and_then(|raw| raw.into_claims(&expected()));
-        assert_eq!(claims.map(|c| c.audience().to_owned()), Ok("demo-env".into()));
+        assert_eq!(
+            claims.map(|c| c.audience().to_owned()),
+            Ok("demo-env".into())
+        );
     }
 
     #[test]
     fn time_checks_use_the_leeway() {
         assert_eq!(check_time(100, None, 129, 30), Ok(()));
         assert_eq!(check_time(100, None, 130, 30), Err(Rejection::Expired));
-        assert_eq!(check_time(100, Some(50), 19, 30), Err(Rejection::NotYetValid));
-        assert_eq!(check_time(u64::MAX, Some(u64::MAX), u64::MAX - 1, 30), Ok(()));
+        assert_eq!(
+            check_time(100, Some(50), 19, 30),
+            Err(Rejection::NotYetValid)
+        );
+        assert_eq!(
+            check_time(u64::MAX, Some(u64::MAX), u64::MAX - 1, 30),
+            Ok(())
+        );
     }
 }

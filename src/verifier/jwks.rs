@@ -102,7 +102,11 @@ impl KeySet {
             return Err(format!("HTTP {}", response.status().as_u16()));
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| e.without_url().to_string())? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| e.without_url().to_string())?
+        {
             if body.len() + chunk.len() > self.source.max_bytes {
                 return Err(format!("larger than {} bytes", self.source.max_bytes));
             }
@@ -133,7 +137,9 @@ fn rs256_key(value: serde_json::Value) -> Option<(String, Arc<DecodingKey>)> {
     let jwk: Jwk = serde_json::from_value(value).ok()?;
     let common = &jwk.common;
     let usable = matches!(jwk.algorithm, AlgorithmParameters::RSA(_))
-        && common.key_algorithm.is_none_or(|a| a == KeyAlgorithm::RS256)
+        && common
+            .key_algorithm
+            .is_none_or(|a| a == KeyAlgorithm::RS256)
         && common
             .public_key_use
             .as_ref()
@@ -159,7 +165,7 @@ impl std::fmt::Debug for KeySet {
 mod tests {
     use super::*;
 
-    const N: &str = "u1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gunVTLw7onLRnrq0_IzW7yWR7QkrmBL7jTKEn5u-qKhbwKfBstIs-bMY2Zkp18gnTxKLxoS2tFczGkPLPgizskuemMghRniWaoLcyehkd3qqGElvW_VDL5AaWTg0nLVkjRo9z-40RQzuVaE8AkAFmxZzow3x-VJYKdjykkJ0iT9wCS0DRTXu269V264Vf_3jvredZiKRkgwlL9xNAwxXFg0x_XFw005UWVRIkdgcKWTjpBP2dPwVZ4WWC-9aGVd-Gyn1o0CLelf4rEjGoXbAAEgAqeGUxrcIlbjXfbcmw";
+    const N: &str = "ocuZkQzZMbd6sn1fdQ5NEfZRXw-zDcI3NoYLNvYzVRF4VFL2pt8aJ5iTKasGbGeeOzEnYQZmWL7fEwC2qnxKjSP2wf2cDG0gsEgcMPatMGZqeNwNPsJez4s0I33_cwqFOMa04b2gzluWRIEF-hu6-WkwkW9mdzw4jXZcD74PmgyLdKYnuGgEoSlyQRLyoywc-qULY5k8_GO20o59ZgeVO4Oed9UJDjau1KP90JTCO3Ut1ImjzzjO7LN-zhtRO2ltWnEGFQa1tIBKDpO6qEpcXOsBqYzahfH_1vyaQws6MYde4nVGgsfe1jNhJJZTldioaSiqJhZplw9tjkEuNqJD_w";
 
     fn rsa(kid: &str, extra: &str) -> String {
         format!(r#"{{"kty":"RSA","kid":"{kid}","n":"{N}","e":"AQAB"{extra}}}"#)
