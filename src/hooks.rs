@@ -343,7 +343,10 @@ fn too_large(
         ),
     );
     set_json(&mut headers, &body);
-    headers.insert(TOO_LARGE_MARKER, HeaderValue::from(original_status.as_u16()));
+    headers.insert(
+        TOO_LARGE_MARKER,
+        HeaderValue::from(original_status.as_u16()),
+    );
     Buffered {
         status,
         original_status,
@@ -356,23 +359,42 @@ fn too_large(
 /// Error answers come in three shapes: CloudBase's `{error, error_code,
 /// error_description}`, the gateway's `{code, message, requestId}` (reference §6),
 /// and non-JSON pages from proxies. The generated code knows only the first, and
-/// would drop the status on the others, so the other two are rewritten into it.
+/// would drop the status on anything it cannot parse as that (reporting a decode
+/// error), so every other body is rewritten into it: the output always parses as
+/// `types::ErrorBody` (checked by `tests/proptest_decoders.rs`).
 fn normalize_error_body(status: StatusCode, headers: &mut HeaderMap, body: Bytes) -> Bytes {
-    let parsed: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
-    let object = parsed.as_ref().and_then(|v| v.as_object());
-    if object.is_some_and(|o| o.get("error").is_some_and(|e| e.is_string())) {
+    if serde_json::from_slice::<crate::generated::types::ErrorBody>(&body).is_ok() {
         return body;
     }
-    let rewritten = match object.and_then(|o| o.get("code")?.as_str().map(|code| (code, o))) {
-        Some((code, o)) => {
-            let message = o.get("message").and_then(|m| m.as_str()).unwrap_or("");
-            let gateway_id = o.get("requestId").and_then(|m| m.as_str()).unwrap_or("");
+    let parsed: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
+    let object = parsed.as_ref().and_then(|v| v.as_object());
+    let text = |o: &serde_json::Map<String, serde_json::Value>, key: &str| {
+        o.get(key)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    // A gateway code may be a string or a number.
+    let code = |o: &serde_json::Map<String, serde_json::Value>| match o.get("code")? {
+        serde_json::Value::String(code) => Some(code.clone()),
+        serde_json::Value::Number(code) => Some(code.to_string()),
+        _ => None,
+    };
+    let rewritten = match object {
+        // CloudBase's shape with another field of the wrong type: keep the name.
+        Some(o) if o.get("error").is_some_and(|e| e.is_string()) => {
+            synthetic_error(&text(o, "error"), &text(o, "error_description"))
+        }
+        Some(o) if code(o).is_some() => {
+            let code = code(o).unwrap_or_default();
+            let message = text(o, "message");
+            let gateway_id = text(o, "requestId");
             synthetic_error(
-                code,
+                &code,
                 &format!("{message} (gateway request id {gateway_id})"),
             )
         }
-        None => synthetic_error(
+        _ => synthetic_error(
             &format!("http_{}", status.as_u16()),
             &format!(
                 "the server answered HTTP {} without a JSON error body",

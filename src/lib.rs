@@ -76,6 +76,14 @@ pub use token_store::{
 
 use session::Core;
 
+/// Entry points for the crate's property tests and fuzzers (`tests/proptest_decoders.rs`,
+/// FUZZING.md). Not part of the API: no stability promise.
+#[doc(hidden)]
+pub mod __fuzz {
+    pub use crate::hooks::normalize_error_body_for_fuzzing as normalize_error_body;
+    pub use crate::session::decode_token_response_for_fuzzing as decode_token_response;
+}
+
 /// One user's session with CloudBase Auth: cheap to clone, `Send + Sync`; all clones
 /// share the same tokens.
 ///

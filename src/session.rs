@@ -259,15 +259,38 @@ impl Core {
     }
 
     /// One refresh: the refresh grant, or a new anonymous sign-in for anonymous sessions.
-    async fn run_refresh(self: &Arc<Self>, generation: u64, old: &Tokens) -> Result<(), Error> {
-        let response = if old.is_anonymous() {
-            crate::scenarios::anonymous_sign_in_request(self).await
+    ///
+    /// The refresh grant runs under the store's cross-process lock, if it has one, and
+    /// first re-reads the store: when another process sharing it has already rotated the
+    /// refresh token, its pair is adopted instead of spending ours (which the server
+    /// would treat as a reuse).
+    async fn run_refresh(
+        self: &Arc<Self>,
+        generation: u64,
+        old: &Arc<Tokens>,
+    ) -> Result<(), Error> {
+        let _lock;
+        let (generation, response) = if old.is_anonymous() {
+            let response = crate::scenarios::anonymous_sign_in_request(self).await;
+            (generation, response)
         } else {
+            if old.refresh.is_none() {
+                return Err(Error::sign_in_required(SignInReason::NoRefreshToken));
+            }
+            _lock = self.store.lock().await?;
+            let (generation, old) = if _lock.is_some() {
+                match self.adopt_newer_stored(generation, old).await {
+                    Some(next) => next,
+                    None => return Ok(()),
+                }
+            } else {
+                (generation, old.clone())
+            };
             let refresh = old
                 .refresh
                 .clone()
                 .ok_or_else(|| Error::sign_in_required(SignInReason::NoRefreshToken))?;
-            self.grant_with_retries(&refresh, old).await
+            (generation, self.grant_with_retries(&refresh, &old).await)
         };
         match response {
             Ok(response) => {
@@ -288,22 +311,63 @@ impl Core {
         }
     }
 
+    /// Under the store's lock: if the store holds a newer refresh token for the same user
+    /// (another process rotated it), adopts the stored pair. Returns what to refresh
+    /// with, or `None` when nothing is left to do (the adopted pair is fresh, or the
+    /// session moved on meanwhile).
+    async fn adopt_newer_stored(
+        &self,
+        generation: u64,
+        old: &Arc<Tokens>,
+    ) -> Option<(u64, Arc<Tokens>)> {
+        let stored = match self.store.load().await {
+            Ok(Some(stored)) => stored,
+            Ok(None) => return Some((generation, old.clone())),
+            Err(error) => {
+                tracing::warn!(%error, "could not re-read the token store; refreshing with this session's token");
+                return Some((generation, old.clone()));
+            }
+        };
+        let newer = match (&stored.refresh_token, &old.refresh) {
+            (Some(stored), Some(own)) => stored.expose_secret() != own.expose_secret(),
+            _ => false,
+        };
+        let same_user = old.sub.is_none() || stored.sub == old.sub;
+        if !(newer && same_user) {
+            return Some((generation, old.clone()));
+        }
+        let (generation, tokens) = self
+            .install(stored, Some(generation), SessionEvent::TokenRefreshed)
+            .await?;
+        if self.now() < tokens.refresh_at {
+            tracing::debug!("another process already rotated the refresh token; adopted its pair");
+            return None;
+        }
+        Some((generation, tokens))
+    }
+
     /// The refresh grant, retried on transient failures while the old access token
-    /// is still valid. Resending the same refresh token is safe: the server returns
-    /// the current pair to a reuse inside its reuse window.
+    /// is still valid. Resending the same refresh token is safe while the server cannot
+    /// have rotated it, or inside its reuse window, where it returns the current pair
+    /// ([`may_resend_refresh`]).
     async fn grant_with_retries(
         self: &Arc<Self>,
         refresh: &RefreshToken,
         old: &Tokens,
     ) -> Result<types::TokenResponse, Error> {
         let mut attempt = 0;
+        let started = tokio::time::Instant::now();
         loop {
             let result = crate::scenarios::refresh_grant_request(self, refresh).await;
             let Err(error) = &result else { return result };
             let retry_after = error.as_api().and_then(|api| api.retry_after);
             let delay = self.retry.delay(attempt, retry_after);
             match delay {
-                Some(delay) if error.is_transient() && self.now() < old.expires_at => {
+                Some(delay)
+                    if error.is_transient()
+                        && self.now() < old.expires_at
+                        && may_resend_refresh(error, started.elapsed() + delay) =>
+                {
                     tracing::debug!(attempt, ?delay, "refresh failed transiently; retrying");
                     tokio::time::sleep(delay).await;
                     attempt += 1;
@@ -369,8 +433,22 @@ impl Core {
 
     /// Adopts a stored session (e.g. from a file written by an earlier process).
     pub(crate) async fn adopt(&self, stored: StoredSession) {
+        let sub = stored.sub.clone();
+        self.install(stored, None, SessionEvent::SignedIn { sub })
+            .await;
+    }
+
+    /// Makes a stored pair the session's tokens (no store write: it came from the
+    /// store). With `expected` set, does nothing if the session has moved on. Returns
+    /// the new generation and tokens.
+    async fn install(
+        &self,
+        stored: StoredSession,
+        expected: Option<u64>,
+        event: SessionEvent,
+    ) -> Option<(u64, Arc<Tokens>)> {
         let _gate = self.commit_gate.lock().await;
-        let tokens = Tokens {
+        let tokens = Arc::new(Tokens {
             refresh_at: self.refresh_at(stored.expires_at, self.now()),
             access: stored.access_token,
             refresh: stored.refresh_token,
@@ -378,14 +456,18 @@ impl Core {
             scope: stored.scope,
             sub: stored.sub,
             token_type: stored.token_type,
-        };
-        let sub = tokens.sub.clone();
-        {
+        });
+        let generation = {
             let mut state = self.state();
+            if expected.is_some_and(|g| g != state.generation) {
+                return None;
+            }
             state.generation += 1;
-            state.tokens = Some(Arc::new(tokens));
-        }
-        self.emit(SessionEvent::SignedIn { sub });
+            state.tokens = Some(tokens.clone());
+            state.generation
+        };
+        self.emit(event);
+        Some((generation, tokens))
     }
 
     fn tokens_from(
@@ -393,48 +475,168 @@ impl Core {
         response: types::TokenResponse,
         previous: Option<&Tokens>,
     ) -> Result<Tokens, Error> {
-        let missing = |field: &str| Error::Decode {
-            operation: "token response".into(),
-            status: 200,
-            reason: format!("no `{field}` in the token response"),
-            request_id: String::new(),
-        };
-        let access = response
-            .access_token
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| missing("access_token"))?;
-        let expires_in = response
-            .expires_in
-            .filter(|s| *s > 0)
-            .ok_or_else(|| missing("expires_in"))?;
-        let received = self.now();
-        let expires_at = received + Duration::from_secs(expires_in.unsigned_abs().into());
-        // RFC 6749 §6: a new refresh token is optional; without one the old one stays
-        // valid. Anonymous sessions never have one.
-        let refresh = match response.refresh_token.filter(|t| !t.is_empty()) {
-            Some(token) => Some(RefreshToken::new(token)),
-            None => previous
-                .filter(|p| p.sub == response.sub)
-                .and_then(|p| p.refresh.clone()),
-        };
-        Ok(Tokens {
-            access: AccessToken::new(access),
-            refresh,
-            expires_at,
-            refresh_at: self.refresh_at(expires_at, received),
-            scope: response.scope,
-            sub: response.sub,
-            token_type: response.token_type,
-        })
+        tokens_from(
+            response,
+            previous,
+            self.now(),
+            self.refresh_margin,
+            self.refresh_jitter,
+        )
     }
 
-    /// `expires_at - (margin + jitter)`, but never earlier than half the lifetime: a
-    /// token that lives shorter than the margin must not trigger a refresh on every
-    /// call (failure mode H: an endless refresh loop).
     fn refresh_at(&self, expires_at: SystemTime, received: SystemTime) -> SystemTime {
-        let lifetime = expires_at.duration_since(received).unwrap_or_default();
-        let jitter = self.refresh_jitter.mul_f64(rand::rng().random::<f64>());
-        let lead = (self.refresh_margin + jitter).min(lifetime / 2);
-        expires_at - lead
+        refresh_at(
+            expires_at,
+            received,
+            self.refresh_margin,
+            self.refresh_jitter,
+        )
+    }
+}
+
+/// How long the server accepts a rotated refresh token again (GoTrue's reuse interval,
+/// the emulator's default). CloudBase does not document its own.
+const REUSE_WINDOW: Duration = Duration::from_secs(10);
+
+/// Whether a failed refresh grant may be sent again `since_first` after the first attempt
+/// started. When the server may have rotated the token before the answer was lost (the
+/// request went out and no answer says otherwise: a transport failure after sending, a
+/// 502 or 504 from a gateway), resending the same token is safe only inside the reuse
+/// window: later it counts as a reuse and revokes the session. A connection never made,
+/// or a 503/429/500 answer from the server itself, rotated nothing.
+fn may_resend_refresh(error: &Error, since_first: Duration) -> bool {
+    let may_have_rotated = match error {
+        Error::Transport {
+            may_have_been_sent, ..
+        } => *may_have_been_sent,
+        Error::Api(api) => matches!(api.status, 502 | 504),
+        _ => true,
+    };
+    !may_have_rotated || since_first < REUSE_WINDOW
+}
+
+/// A token response as the session's tokens, received at `received`.
+fn tokens_from(
+    response: types::TokenResponse,
+    previous: Option<&Tokens>,
+    received: SystemTime,
+    margin: Duration,
+    jitter: Duration,
+) -> Result<Tokens, Error> {
+    let missing = |field: &str| Error::Decode {
+        operation: "token response".into(),
+        status: 200,
+        reason: format!("no `{field}` in the token response"),
+        request_id: String::new(),
+    };
+    let access = response
+        .access_token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| missing("access_token"))?;
+    let expires_in = response
+        .expires_in
+        .filter(|s| *s > 0)
+        .ok_or_else(|| missing("expires_in"))?;
+    let expires_at = received
+        .checked_add(Duration::from_secs(expires_in.unsigned_abs().into()))
+        .ok_or_else(|| missing("expires_in within range"))?;
+    // RFC 6749 §6: a new refresh token is optional; without one the old one stays
+    // valid. Anonymous sessions never have one.
+    let refresh = match response.refresh_token.filter(|t| !t.is_empty()) {
+        Some(token) => Some(RefreshToken::new(token)),
+        None => previous
+            .filter(|p| p.sub == response.sub)
+            .and_then(|p| p.refresh.clone()),
+    };
+    Ok(Tokens {
+        access: AccessToken::new(access),
+        refresh,
+        expires_at,
+        refresh_at: refresh_at(expires_at, received, margin, jitter),
+        scope: response.scope,
+        sub: response.sub,
+        token_type: response.token_type,
+    })
+}
+
+/// `expires_at - (margin + jitter)`, but never earlier than half the lifetime: a
+/// token that lives shorter than the margin must not trigger a refresh on every
+/// call (failure mode H: an endless refresh loop).
+fn refresh_at(
+    expires_at: SystemTime,
+    received: SystemTime,
+    margin: Duration,
+    jitter: Duration,
+) -> SystemTime {
+    let lifetime = expires_at.duration_since(received).unwrap_or_default();
+    let jitter = jitter.mul_f64(rand::rng().random::<f64>());
+    let lead = margin.saturating_add(jitter).min(lifetime / 2);
+    expires_at.checked_sub(lead).unwrap_or(expires_at)
+}
+
+/// What the session makes of a token-response body, for the crate's property tests and
+/// fuzzers: the body parsed as the generated code parses it, then the commit path's
+/// checks, received at `received` with the given margin and jitter. Returns
+/// `(expires_at, refresh_at, has_refresh_token)`.
+#[doc(hidden)]
+pub fn decode_token_response_for_fuzzing(
+    body: &[u8],
+    received: SystemTime,
+    margin: Duration,
+    jitter: Duration,
+) -> Result<(SystemTime, SystemTime, bool), Error> {
+    let response: types::TokenResponse =
+        serde_json::from_slice(body).map_err(|e| Error::Decode {
+            operation: "token response".into(),
+            status: 200,
+            reason: format!("not a token response ({:?})", e.classify()),
+            request_id: String::new(),
+        })?;
+    let tokens = tokens_from(response, None, received, margin, jitter)?;
+    Ok((
+        tokens.expires_at,
+        tokens.refresh_at,
+        tokens.refresh.is_some(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transport(may_have_been_sent: bool) -> Error {
+        Error::Transport {
+            message: "x".into(),
+            may_have_been_sent,
+            timed_out: may_have_been_sent,
+            request_id: String::new(),
+            source: None,
+        }
+    }
+
+    fn api(status: u16) -> Error {
+        let body = types::ErrorBody {
+            error: "unavailable".into(),
+            error_code: None,
+            error_description: None,
+        };
+        Error::api(status, body, String::new(), None)
+    }
+
+    #[test]
+    fn a_refresh_that_may_have_rotated_is_resent_only_inside_the_reuse_window() {
+        let inside = Duration::from_secs(9);
+        let outside = Duration::from_secs(10);
+        for error in [transport(true), api(502), api(504)] {
+            assert!(may_resend_refresh(&error, inside), "{error:?}");
+            assert!(!may_resend_refresh(&error, outside), "{error:?}");
+        }
+        // Nothing was rotated: any time is fine (the retry policy bounds it).
+        for error in [transport(false), api(503), api(429), api(500)] {
+            assert!(
+                may_resend_refresh(&error, Duration::from_secs(3600)),
+                "{error:?}"
+            );
+        }
     }
 }

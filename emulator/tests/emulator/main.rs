@@ -2,6 +2,7 @@
 //! test binary keeps linking cheap. The clock is frozen and moved only through `Control`.
 
 mod account;
+mod bad_input;
 mod binary;
 mod common;
 mod contract;
