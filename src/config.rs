@@ -46,6 +46,7 @@ pub struct Config {
     pub(crate) connect_timeout: Duration,
     pub(crate) refresh_margin: Duration,
     pub(crate) refresh_jitter: Duration,
+    pub(crate) refresh_timeout: Duration,
     pub(crate) retry: RetryPolicy,
     pub(crate) max_response_bytes: usize,
     pub(crate) clock: Arc<dyn Clock>,
@@ -68,6 +69,7 @@ impl Config {
             connect_timeout: Duration::from_secs(5),
             refresh_margin: Duration::from_secs(60),
             refresh_jitter: Duration::from_secs(10),
+            refresh_timeout: Duration::from_secs(8),
             retry: RetryPolicy::default(),
             max_response_bytes: 1 << 20,
             clock: Arc::new(SystemClock),
@@ -183,6 +185,15 @@ impl Config {
     /// in the same second (default 10 s; zero for deterministic tests).
     pub fn with_refresh_jitter(mut self, jitter: Duration) -> Config {
         self.refresh_jitter = jitter;
+        self
+    }
+
+    /// Total time allowed for one refresh request (default 8 s). Kept shorter than the
+    /// server's refresh-token reuse window (10 s) so that a refresh whose answer timed
+    /// out can still be resent safely: inside the window the server returns the current
+    /// pair instead of treating the resend as a stolen token.
+    pub fn with_refresh_timeout(mut self, timeout: Duration) -> Config {
+        self.refresh_timeout = timeout;
         self
     }
 

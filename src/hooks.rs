@@ -40,7 +40,7 @@ impl ClientHooks<SessionCore> for RawClient {
         let headers = request.headers_mut();
         // progenitor adds `api-version: <info.version>`; CloudBase does not define it.
         headers.remove("api-version");
-        headers.insert(DEVICE_ID, header(&core.device_id));
+        headers.insert(DEVICE_ID, core.device_header.clone());
         headers.insert(
             REQUEST_ID,
             header(&scoped_request_id().unwrap_or_else(random_hex32)),
@@ -49,6 +49,9 @@ impl ClientHooks<SessionCore> for RawClient {
             let mut value = header(&token);
             value.set_sensitive(true);
             headers.insert("x-captcha-token", value);
+        }
+        if info.operation_id == "grant_token" {
+            *request.timeout_mut() = Some(core.refresh_timeout);
         }
         let Some(op) = auth::operation_auth(info.operation_id) else {
             return Err(progenitor_client::Error::Custom(format!(
@@ -65,9 +68,11 @@ impl ClientHooks<SessionCore> for RawClient {
         let core = &self.inner().0;
         let bearer = auth::operation_auth(info.operation_id)
             .is_some_and(|op| op.auth == AuthKind::UserBearer);
-        let spare = if bearer { request.try_clone() } else { None };
-        let sent = sent_bearer(&request);
-        let first = send_with_retries(core, request, info).await?;
+        // One copy, the template of any retry (transient, or after a 401); JSON bodies
+        // are bytes, so it is cheap.
+        let spare = request.try_clone();
+        let sent = if bearer { sent_bearer(&request) } else { None };
+        let first = send_with_retries(core, request, spare.as_ref(), info).await?;
         // Reactive path: one refresh and one retry, only for the token this call sent,
         // never for the token endpoint (it is not a bearer operation).
         if first.is_unauthenticated()
@@ -77,8 +82,11 @@ impl ClientHooks<SessionCore> for RawClient {
         {
             retry
                 .headers_mut()
-                .insert(AUTHORIZATION, auth::bearer(tokens.access.expose_secret()));
-            return Ok(send_with_retries(core, retry, info).await?.into_response());
+                .insert(AUTHORIZATION, tokens.bearer.clone());
+            let template = retry.try_clone();
+            return Ok(send_with_retries(core, retry, template.as_ref(), info)
+                .await?
+                .into_response());
         }
         Ok(first.into_response())
     }
@@ -92,32 +100,20 @@ async fn authorize(
 ) -> Result<(), crate::Error> {
     match op.auth {
         AuthKind::UserBearer => {
-            let token = match BEARER_OVERRIDE.try_with(Clone::clone) {
-                Ok(token) => token,
+            let value = match BEARER_OVERRIDE.try_with(|token| auth::bearer(token)) {
+                Ok(value) => value,
                 Err(_) if op.optional && core.current().is_none() => {
                     add_client_id(core, request);
                     return Ok(());
                 }
-                Err(_) => core
-                    .fresh_tokens()
-                    .await?
-                    .access
-                    .expose_secret()
-                    .to_string(),
+                Err(_) => core.fresh_tokens().await?.bearer.clone(),
             };
-            request
-                .headers_mut()
-                .insert(AUTHORIZATION, auth::bearer(&token));
+            request.headers_mut().insert(AUTHORIZATION, value);
         }
         AuthKind::ClientBasic => {
-            let secret = core
-                .client_secret
-                .as_ref()
-                .map(|s| s.expose_secret())
-                .unwrap_or("");
             request
                 .headers_mut()
-                .insert(AUTHORIZATION, auth::basic(&core.client_id, secret));
+                .insert(AUTHORIZATION, core.client_basic.clone());
             add_client_id(core, request);
         }
         AuthKind::CloudSecret => {
@@ -152,6 +148,41 @@ fn header(value: &str) -> HeaderValue {
 fn sent_bearer(request: &Request) -> Option<String> {
     let value = request.headers().get(AUTHORIZATION)?.to_str().ok()?;
     value.strip_prefix("Bearer ").map(str::to_string)
+}
+
+/// What came back: a success passed through untouched (its length is declared and
+/// within the cap, so nothing needs checking), or a response read whole.
+enum Answer {
+    Passed(Response),
+    Buffered(Buffered),
+}
+
+impl Answer {
+    fn status(&self) -> StatusCode {
+        match self {
+            Answer::Passed(response) => response.status(),
+            Answer::Buffered(buffered) => buffered.status,
+        }
+    }
+
+    fn is_unauthenticated(&self) -> bool {
+        matches!(self, Answer::Buffered(b) if b.is_unauthenticated())
+    }
+
+    /// `Some(Retry-After)` when the answer is worth retrying.
+    fn transient(&self) -> Option<Option<std::time::Duration>> {
+        match self {
+            Answer::Buffered(b) if b.is_transient() => Some(crate::retry::retry_after(&b.headers)),
+            _ => None,
+        }
+    }
+
+    fn into_response(self) -> Response {
+        match self {
+            Answer::Passed(response) => response,
+            Answer::Buffered(buffered) => buffered.into_response(),
+        }
+    }
 }
 
 /// A response read whole (within the size cap), so hooks can look at it and the
@@ -201,22 +232,23 @@ impl Buffered {
 async fn send_with_retries(
     core: &Core,
     mut request: Request,
+    template: Option<&Request>,
     info: &OperationInfo,
-) -> reqwest::Result<Buffered> {
+) -> reqwest::Result<Answer> {
     let idempotent = request.method() == Method::GET;
     let mut attempt = 0;
     loop {
-        let spare = request.try_clone();
         let result = send_once(core, request, info).await;
         let retry_after = match &result {
-            Ok(response) if idempotent && response.is_transient() => {
-                crate::retry::retry_after(&response.headers)
+            Ok(answer) if idempotent && answer.transient().is_some() => {
+                answer.transient().flatten()
             }
             // A builder error would fail the same way again.
             Err(e) if e.is_connect() || (idempotent && !e.is_builder()) => None,
             _ => return result,
         };
-        match (spare, core.retry.delay(attempt, retry_after)) {
+        let delay = core.retry.delay(attempt, retry_after);
+        match (delay.and(template).and_then(Request::try_clone), delay) {
             (Some(next), Some(delay)) => {
                 tracing::debug!(
                     operation = info.operation_id,
@@ -235,11 +267,7 @@ async fn send_with_retries(
 
 /// One HTTP exchange inside a span: operation id, method, path, request id, status and
 /// duration; never a body, a query string or a header value.
-async fn send_once(
-    core: &Core,
-    request: Request,
-    info: &OperationInfo,
-) -> reqwest::Result<Buffered> {
+async fn send_once(core: &Core, request: Request, info: &OperationInfo) -> reqwest::Result<Answer> {
     let request_id = request
         .headers()
         .get(REQUEST_ID)
@@ -261,9 +289,10 @@ async fn send_once(
         let span = tracing::Span::current();
         span.record("duration_ms", started.elapsed().as_millis() as u64);
         match &result {
-            Ok(response) => {
-                span.record("status", response.status.as_u16());
-                tracing::debug!(status = response.status.as_u16(), "response");
+            Ok(answer) => {
+                let status = answer.status().as_u16();
+                span.record("status", status);
+                tracing::debug!(status, "response");
             }
             Err(e) => tracing::debug!(
                 timeout = e.is_timeout(),
@@ -277,29 +306,47 @@ async fn send_once(
     .await
 }
 
-async fn exchange(core: &Core, request: Request) -> reqwest::Result<Buffered> {
+async fn exchange(core: &Core, request: Request) -> reqwest::Result<Answer> {
     let mut response = core.http.execute(request).await?;
     let status = response.status();
+    // The common case costs nothing extra: hyper enforces the declared length, and a
+    // success needs no normalising. The header below is still never trusted.
+    let declared_within_cap = response
+        .content_length()
+        .is_some_and(|len| len <= core.max_response_bytes as u64);
+    if status.is_success()
+        && declared_within_cap
+        && !response.headers().contains_key(TOO_LARGE_MARKER)
+    {
+        return Ok(Answer::Passed(response));
+    }
     let version = response.version();
     let mut headers = std::mem::take(response.headers_mut());
     // Only this crate's synthetic answers carry the marker.
     headers.remove(TOO_LARGE_MARKER);
     let body = match read_capped(&mut response, core.max_response_bytes).await? {
         Some(body) => body,
-        None => return Ok(too_large(status, version, headers, core.max_response_bytes)),
+        None => {
+            return Ok(Answer::Buffered(too_large(
+                status,
+                version,
+                headers,
+                core.max_response_bytes,
+            )));
+        }
     };
     let body = if status.is_client_error() || status.is_server_error() {
         normalize_error_body(status, &mut headers, body)
     } else {
         body
     };
-    Ok(Buffered {
+    Ok(Answer::Buffered(Buffered {
         status,
         original_status: status,
         version,
         headers,
         body,
-    })
+    }))
 }
 
 /// Reads the body, or `None` as soon as it exceeds `cap` (the rest is never read).

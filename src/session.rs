@@ -14,11 +14,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use rand::Rng;
+use reqwest::header::HeaderValue;
 use tokio::sync::{broadcast, watch};
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::error::{Error, SignInReason};
+use crate::error::{ConfigError, Error, SignInReason};
 use crate::events::SessionEvent;
 use crate::generated::Client as RawClient;
 use crate::generated::types;
@@ -33,6 +34,8 @@ pub(crate) struct Tokens {
     pub(crate) expires_at: SystemTime,
     /// When to start refreshing: `expires_at - (margin + jitter)`, fixed at commit.
     refresh_at: SystemTime,
+    /// `Bearer <access>`, built once per token rather than on every request.
+    pub(crate) bearer: HeaderValue,
     pub(crate) scope: Option<String>,
     pub(crate) sub: Option<String>,
     token_type: Option<String>,
@@ -74,9 +77,12 @@ pub(crate) struct Core {
     pub(crate) base_url: String,
     pub(crate) http: reqwest::Client,
     pub(crate) client_id: String,
-    pub(crate) client_secret: Option<ClientSecret>,
+    /// `Basic base64(client_id:client_secret)`, built once.
+    pub(crate) client_basic: HeaderValue,
     pub(crate) cloud_secret: Option<(String, CloudSecretKey)>,
     pub(crate) device_id: String,
+    pub(crate) device_header: HeaderValue,
+    pub(crate) refresh_timeout: Duration,
     pub(crate) retry: RetryPolicy,
     pub(crate) max_response_bytes: usize,
     refresh_margin: Duration,
@@ -109,13 +115,22 @@ impl fmt::Debug for SessionCore {
 
 impl Core {
     pub(crate) fn new(config: &Config) -> Result<Arc<Core>, Error> {
+        let client_id = config.resolved_client_id()?;
+        let secret = config
+            .client_secret
+            .as_ref()
+            .map(ClientSecret::expose_secret);
+        let device_id = config.resolved_device_id()?;
         Ok(Arc::new(Core {
             base_url: config.base_url()?,
             http: config.http_client()?,
-            client_id: config.resolved_client_id()?,
-            client_secret: config.client_secret.clone(),
+            client_basic: crate::auth::basic(&client_id, secret.unwrap_or("")),
+            client_id,
             cloud_secret: config.cloud_secret.clone(),
-            device_id: config.resolved_device_id()?,
+            device_header: HeaderValue::from_str(&device_id)
+                .map_err(|_| ConfigError::InvalidDeviceId)?,
+            device_id,
+            refresh_timeout: config.refresh_timeout,
             retry: config.retry,
             max_response_bytes: config.max_response_bytes,
             refresh_margin: config.refresh_margin,
@@ -448,8 +463,14 @@ impl Core {
         event: SessionEvent,
     ) -> Option<(u64, Arc<Tokens>)> {
         let _gate = self.commit_gate.lock().await;
+        // A stored pair's lifetime is unknown, so no half-lifetime clamp: refresh once
+        // inside the margin, as for a fresh pair.
         let tokens = Arc::new(Tokens {
-            refresh_at: self.refresh_at(stored.expires_at, self.now()),
+            refresh_at: stored
+                .expires_at
+                .checked_sub(self.refresh_margin)
+                .unwrap_or(std::time::UNIX_EPOCH),
+            bearer: crate::auth::bearer(stored.access_token.expose_secret()),
             access: stored.access_token,
             refresh: stored.refresh_token,
             expires_at: stored.expires_at,
@@ -479,15 +500,6 @@ impl Core {
             response,
             previous,
             self.now(),
-            self.refresh_margin,
-            self.refresh_jitter,
-        )
-    }
-
-    fn refresh_at(&self, expires_at: SystemTime, received: SystemTime) -> SystemTime {
-        refresh_at(
-            expires_at,
-            received,
             self.refresh_margin,
             self.refresh_jitter,
         )
@@ -549,6 +561,7 @@ fn tokens_from(
             .and_then(|p| p.refresh.clone()),
     };
     Ok(Tokens {
+        bearer: crate::auth::bearer(&access),
         access: AccessToken::new(access),
         refresh,
         expires_at,

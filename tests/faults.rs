@@ -410,7 +410,7 @@ async fn a_post_slower_than_the_timeout_is_a_timed_out_transport_error() {
 #[tokio::test]
 async fn a_refresh_slower_than_the_timeout_is_retried_inside_the_reuse_window() {
     let world = World::start().await;
-    let session = world.session_with(|c| c.with_timeout(Duration::from_millis(300)));
+    let session = world.session_with(|c| c.with_refresh_timeout(Duration::from_millis(300)));
     session
         .sign_in_with_password("alice", PASSWORD)
         .await

@@ -405,12 +405,9 @@ mod claims_properties {
         }
     }
 
-    /// `Claims::exp()` is `UNIX_EPOCH + Duration::from_secs(exp)`, which panics for an
-    /// `exp` past what `SystemTime` holds (e.g. `u64::MAX`). Reported, not fixed here:
-    /// src/verifier/ is another change in progress. Remove the `ignore` once `at()` in
-    /// claims.rs saturates.
+    /// `Claims::exp()` must not panic for an `exp` past what `SystemTime` holds
+    /// (e.g. `u64::MAX`): `at()` in claims.rs clamps it.
     #[test]
-    #[ignore = "known panic in src/verifier/claims.rs `at()`: Claims::exp()/iat() with exp = u64::MAX"]
     fn claims_time_accessors_do_not_panic_on_far_future_claims() {
         let payload =
             json!({"iss": "iss", "sub": "u", "aud": "demo-env", "exp": u64::MAX, "iat": u64::MAX});

@@ -67,6 +67,23 @@ async fn session_and_raw_client_debug_are_exact() {
     );
 }
 
+/// The binary-wide capture of every tracing event at TRACE.
+fn capture() -> &'static Capture {
+    static CAPTURE: std::sync::OnceLock<Capture> = std::sync::OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        // Everything at TRACE except the mock server's own logs, which print the
+        // requests it received (bodies included) and are not this crate's output.
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter("trace,httpmock=off")
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+        capture
+    })
+}
+
 /// A writer into a shared buffer, for capturing tracing output.
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
@@ -83,14 +100,9 @@ impl Write for Capture {
 
 #[tokio::test]
 async fn a_full_scenario_at_trace_level_prints_no_secret() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
+    // A global subscriber: a thread-local one misses spans when callsite interest was
+    // cached by a test running in parallel without one.
+    let capture = capture();
     let server = MockServer::start_async().await;
     let clock = clock();
     let session = session(&server, &clock);

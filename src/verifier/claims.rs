@@ -115,8 +115,11 @@ impl fmt::Debug for Claims {
     }
 }
 
+/// Claims come from the network: a `u64::MAX` timestamp must not overflow `SystemTime`,
+/// so times are clamped to the end of year 9999.
 fn at(secs: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(secs)
+    const YEAR_9999_END: u64 = 253_402_300_799;
+    UNIX_EPOCH + Duration::from_secs(secs.min(YEAR_9999_END))
 }
 
 fn check_time(exp: u64, nbf: Option<u64>, now: u64, leeway: u64) -> Result<(), Rejection> {
