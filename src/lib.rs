@@ -36,6 +36,7 @@ mod error;
 mod events;
 mod generated;
 mod hooks;
+mod private_file;
 mod request_id;
 mod retry;
 mod scenarios;
@@ -57,6 +58,7 @@ pub use events::SessionEvent;
 /// The generated client: every spec operation, with this crate's hooks.
 pub use generated::Client as RawClient;
 pub use generated::{ByteStream, ResponseValue, builder, types};
+pub use private_file::{replace_private_file, write_private_temp};
 /// The error of a [`RawClient`] call (progenitor's); [`Error`] is what this crate's methods return.
 pub use progenitor_client::Error as RawError;
 pub use request_id::with_request_id;

@@ -208,33 +208,8 @@ impl FileTokenStore {
     }
 
     fn save_blocking(&self, bytes: &[u8]) -> Result<(), StoreError> {
-        use std::io::Write;
-        let dir = self
-            .path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| self.io_error("creating the directory of", e))?;
-        let tmp = dir.join(format!(
-            ".{}.{}.tmp",
-            self.path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("session"),
-            crate::request_id::random_hex32()
-        ));
-        let write = || -> std::io::Result<()> {
-            let mut file = private_file(&tmp)?;
-            file.write_all(bytes)?;
-            file.sync_all()?;
-            std::fs::rename(&tmp, &self.path)?;
-            // The rename is durable only once the directory entry is.
-            std::fs::File::open(dir)?.sync_all()
-        };
-        write().map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            self.io_error("writing", e)
-        })
+        crate::private_file::replace_private_file(&self.path, bytes)
+            .map_err(|e| self.io_error("writing", e))
     }
 
     /// `<path>.lock`.
@@ -259,7 +234,7 @@ impl FileTokenStore {
         // including when the process dies.
         file.lock()
             .map_err(|e| self.io_error("locking the lock file of", e))?;
-        Ok(FileLock(file))
+        Ok(FileLock { _file: file })
     }
 
     fn clear_blocking(&self) -> Result<(), StoreError> {
@@ -273,7 +248,10 @@ impl FileTokenStore {
 
 /// The held lock of a [`FileTokenStore`]: the open lock file.
 #[derive(Debug)]
-struct FileLock(#[allow(dead_code)] std::fs::File);
+struct FileLock {
+    /// Never read: holding it open is the lock.
+    _file: std::fs::File,
+}
 
 #[cfg(unix)]
 fn lock_file(path: &Path) -> std::io::Result<std::fs::File> {
@@ -294,24 +272,6 @@ fn lock_file(path: &Path) -> std::io::Result<std::fs::File> {
         .write(true)
         .create(true)
         .truncate(false)
-        .open(path)
-}
-
-#[cfg(unix)]
-fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
         .open(path)
 }
 

@@ -1,11 +1,10 @@
 //! The files kept between invocations: the session and, next to it, the device id and a
 //! pending verification token. Written whole or not at all, readable by the owner only.
 
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use crate::error::CliError;
-use crate::ids::random_hex32;
 
 /// Where this invocation keeps its state.
 #[derive(Debug, Clone)]
@@ -48,17 +47,13 @@ fn default_session_file() -> Result<PathBuf, CliError> {
 
 /// Replaces `path` with `bytes` (mode 0600), atomically.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    let tmp = write_temp(path, bytes).map_err(|e| error("writing", path, &e))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        error("writing", path, &e)
-    })
+    cloudbase_auth::replace_private_file(path, bytes).map_err(|e| error("writing", path, &e))
 }
 
 /// Creates `path` with `bytes` unless it exists (`AlreadyExists` then). A hard link,
 /// unlike a rename, never replaces a file, so two invocations racing agree on one content.
 pub fn create_once(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = write_temp(path, bytes)?;
+    let tmp = cloudbase_auth::write_private_temp(path, bytes)?;
     let linked = std::fs::hard_link(&tmp, path);
     let _ = std::fs::remove_file(&tmp);
     linked
@@ -83,43 +78,4 @@ pub fn remove(path: &Path) -> Result<(), CliError> {
 
 pub fn error(operation: &str, path: &Path, error: &std::io::Error) -> CliError {
     CliError::other(format!("{operation} {}: {error}", path.display()))
-}
-
-/// A complete, synced 0600 file next to `path`, ready to be moved into place.
-fn write_temp(path: &Path, bytes: &[u8]) -> std::io::Result<PathBuf> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".tmp.{}", random_hex32()));
-    let written = private_file(&tmp).and_then(|mut file| {
-        file.write_all(bytes)?;
-        file.sync_all()
-    });
-    match written {
-        Ok(()) => Ok(tmp),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
-}
-
-#[cfg(unix)]
-fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
 }
