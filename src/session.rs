@@ -174,18 +174,8 @@ impl Core {
 
     /// The current tokens, refreshed first if they are within the margin of expiry.
     pub(crate) async fn fresh_tokens(self: &Arc<Self>) -> Result<Arc<Tokens>, Error> {
-        let (old, waiter) = {
-            let mut state = self.state();
-            let tokens = state
-                .tokens
-                .clone()
-                .ok_or_else(|| Error::sign_in_required(SignInReason::NotSignedIn))?;
-            if self.now() < tokens.refresh_at {
-                return Ok(tokens);
-            }
-            (tokens, self.join_refresh(&mut state))
-        };
-        self.await_refresh(old, waiter).await
+        let now = self.now();
+        self.refresh_if(|tokens| now >= tokens.refresh_at).await
     }
 
     /// After the server refused `sent` with 401: refresh once, unless the session has
@@ -194,33 +184,42 @@ impl Core {
         self: &Arc<Self>,
         sent: &str,
     ) -> Result<Arc<Tokens>, Error> {
-        let (old, waiter) = {
-            let mut state = self.state();
-            let tokens = state
-                .tokens
-                .clone()
-                .ok_or_else(|| Error::sign_in_required(SignInReason::NotSignedIn))?;
-            if tokens.access.expose_secret() != sent {
-                return Ok(tokens);
-            }
-            (tokens, self.join_refresh(&mut state))
-        };
+        let rejected = self.current();
+        let refreshed = self
+            .refresh_if(|tokens| tokens.access.expose_secret() == sent)
+            .await?;
         // The server said this token is dead: never fall back to it.
-        let refreshed = self.await_refresh(old.clone(), waiter).await?;
-        if Arc::ptr_eq(&refreshed, &old) {
-            return Err(Error::sign_in_required(SignInReason::RefreshRejected));
+        match rejected {
+            Some(rejected)
+                if Arc::ptr_eq(&refreshed, &rejected)
+                    && rejected.access.expose_secret() == sent =>
+            {
+                Err(Error::sign_in_required(SignInReason::RefreshRejected))
+            }
+            _ => Ok(refreshed),
         }
-        Ok(refreshed)
     }
 
     /// Forces a refresh now (joining one already in flight).
     pub(crate) async fn force_refresh(self: &Arc<Self>) -> Result<Arc<Tokens>, Error> {
+        self.refresh_if(|_| true).await
+    }
+
+    /// The current tokens if `needed` says they will do, else the result of a refresh
+    /// (joined if one is in flight).
+    async fn refresh_if(
+        self: &Arc<Self>,
+        needed: impl FnOnce(&Tokens) -> bool,
+    ) -> Result<Arc<Tokens>, Error> {
         let (old, waiter) = {
             let mut state = self.state();
             let tokens = state
                 .tokens
                 .clone()
                 .ok_or_else(|| Error::sign_in_required(SignInReason::NotSignedIn))?;
+            if !needed(&tokens) {
+                return Ok(tokens);
+            }
             (tokens, self.join_refresh(&mut state))
         };
         self.await_refresh(old, waiter).await
