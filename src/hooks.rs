@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, Request, Response, StatusCode};
 use tracing::Instrument;
 
@@ -23,12 +23,16 @@ tokio::task_local! {
     pub(crate) static CAPTCHA_TOKEN: String;
 }
 
-const DEVICE_ID: &str = "x-device-id";
-const REQUEST_ID: &str = "x-request-id";
+// `HeaderName`s, not `&str`s: a string name is parsed and copied on every insert.
+const DEVICE_ID: HeaderName = HeaderName::from_static("x-device-id");
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const CAPTCHA: HeaderName = HeaderName::from_static("x-captcha-token");
+const API_VERSION: HeaderName = HeaderName::from_static("api-version");
 /// Marks the synthetic answer that stands in for a response over the size cap; its value
 /// is the status the server actually sent. Only this crate sets it (on the response it
 /// hands the generated code), so a server cannot fake a `response_too_large`.
-pub(crate) const TOO_LARGE_MARKER: &str = "x-cloudbase-auth-response-too-large";
+pub(crate) const TOO_LARGE_MARKER: HeaderName =
+    HeaderName::from_static("x-cloudbase-auth-response-too-large");
 
 impl ClientHooks<SessionCore> for RawClient {
     async fn pre<E>(
@@ -39,7 +43,7 @@ impl ClientHooks<SessionCore> for RawClient {
         let core = &self.inner().0;
         let headers = request.headers_mut();
         // progenitor adds `api-version: <info.version>`; CloudBase does not define it.
-        headers.remove("api-version");
+        headers.remove(API_VERSION);
         headers.insert(DEVICE_ID, core.device_header.clone());
         headers.insert(
             REQUEST_ID,
@@ -48,7 +52,7 @@ impl ClientHooks<SessionCore> for RawClient {
         if let Ok(token) = CAPTCHA_TOKEN.try_with(Clone::clone) {
             let mut value = header(&token);
             value.set_sensitive(true);
-            headers.insert("x-captcha-token", value);
+            headers.insert(CAPTCHA, value);
         }
         if info.operation_id == "grant_token" {
             *request.timeout_mut() = Some(core.refresh_timeout);

@@ -137,12 +137,15 @@ const FILE_VERSION: u32 = 1;
 
 /// Decodes a session file. Never panics; the error names what is wrong, never a value.
 pub fn decode_session_file(bytes: &[u8]) -> Result<StoredSession, String> {
-    let file: SessionFile = serde_json::from_slice(bytes).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => {
-            format!("unexpected fields or types at line {}", e.line())
-        }
-        _ => format!("not JSON (line {}, column {})", e.line(), e.column()),
-    })?;
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| format!("not JSON (line {}, column {})", e.line(), e.column()))?;
+    // serde would also read the struct from an array of its fields in order; only the
+    // object this crate writes is a session file.
+    if !value.is_object() {
+        return Err("not a JSON object".into());
+    }
+    let file: SessionFile =
+        serde_json::from_value(value).map_err(|_| "unexpected fields or types".to_string())?;
     if file.version != FILE_VERSION {
         return Err(format!(
             "version {} (this crate reads version {FILE_VERSION})",
