@@ -13,7 +13,7 @@ use tracing::Instrument;
 
 use crate::auth::{self, AuthKind, OperationAuth};
 use crate::generated::Client as RawClient;
-use crate::request_id::{random_hex32, scoped_request_id};
+use crate::request_id::{keep_hook_error, random_hex32, scoped_request_id};
 use crate::session::{Core, SessionCore};
 
 tokio::task_local! {
@@ -63,9 +63,12 @@ impl ClientHooks<SessionCore> for RawClient {
                 info.operation_id
             )));
         };
-        authorize(core, request, op)
-            .await
-            .map_err(|e| progenitor_client::Error::Custom(e.to_string()))
+        authorize(core, request, op).await.map_err(|e| {
+            let message = e.to_string();
+            // The facade gets the typed error back; a raw call sees the message.
+            keep_hook_error(e);
+            progenitor_client::Error::Custom(message)
+        })
     }
 
     async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {

@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::events::SessionEvent;
 use crate::generated::types;
 use crate::hooks::{BEARER_OVERRIDE, CAPTCHA_TOKEN};
-use crate::request_id::{random_hex32, scope_request_id, scoped_request_id};
+use crate::request_id::{random_hex32, scope_call, scoped_request_id};
 use crate::secret::{
     AccessToken, CaptchaToken, Password, RefreshToken, SudoToken, VerificationToken,
 };
@@ -150,10 +150,14 @@ where
     Fut: Future<Output = Generated<T>>,
 {
     let request_id = scoped_request_id().unwrap_or_else(random_hex32);
-    scope_request_id(request_id.clone(), send(raw))
-        .await
+    let (result, hook_error) = scope_call(request_id.clone(), send(raw)).await;
+    result
         .map(ResponseValue::into_inner)
-        .map_err(|e| Error::from_generated(e, operation, request_id))
+        .map_err(|e| match (e, hook_error) {
+            // The `pre` hook failed (e.g. the refresh before a bearer call): its typed error.
+            (progenitor_client::Error::Custom(_), Some(typed)) => typed,
+            (e, _) => Error::from_generated(e, operation, request_id),
+        })
 }
 
 /// `POST /auth/v1/token` with the refresh grant (used by the session's refresh task).
@@ -191,19 +195,6 @@ impl Session {
         let tokens =
             tokens.ok_or_else(|| Error::sign_in_required(crate::SignInReason::NotSignedIn))?;
         Ok(SignedIn::from_tokens(&tokens))
-    }
-
-    /// A bearer call: the token is refreshed first if needed, so that failure is typed.
-    async fn bearer<'a, T, Fut>(
-        &'a self,
-        operation: &str,
-        send: impl FnOnce(&'a crate::RawClient) -> Fut,
-    ) -> Result<T, Error>
-    where
-        Fut: Future<Output = Generated<T>>,
-    {
-        self.core.fresh_tokens().await?;
-        call(&self.raw, operation, send).await
     }
 
     /// Scenario 1: sign in with a username (or phone/e-mail) and password.
@@ -305,9 +296,10 @@ impl Session {
 
     /// Scenario 5: introspect this session's access token.
     pub async fn introspect(&self) -> Result<Introspection, Error> {
-        let response = self
-            .bearer("introspect_token", |raw| raw.introspect_token().send())
-            .await?;
+        let response = call(&self.raw, "introspect_token", |raw| {
+            raw.introspect_token().send()
+        })
+        .await?;
         Ok(introspection(response))
     }
 
@@ -348,11 +340,10 @@ impl Session {
         if self.core.current().is_none() {
             return Ok(());
         }
-        let result = self
-            .bearer("sign_out", |raw| {
-                raw.sign_out().body(types::SignOutRequest::builder()).send()
-            })
-            .await;
+        let result = call(&self.raw, "sign_out", |raw| {
+            raw.sign_out().body(types::SignOutRequest::builder()).send()
+        })
+        .await;
         self.core.clear(None, SessionEvent::SignedOut).await?;
         match result {
             Err(Error::Api(api)) if api.is_unauthenticated() => Ok(()),
@@ -363,8 +354,7 @@ impl Session {
 
     /// Scenario 7: the signed-in user's profile.
     pub async fn me(&self) -> Result<types::UserProfile, Error> {
-        self.bearer("get_user_me", |raw| raw.get_user_me().send())
-            .await
+        call(&self.raw, "get_user_me", |raw| raw.get_user_me().send()).await
     }
 
     /// A sudo token (900 s) from the user's password, for sensitive operations.
@@ -388,11 +378,10 @@ impl Session {
     }
 
     async fn sudo(&self, body: types::builder::SudoRequest) -> Result<SudoToken, Error> {
-        let response = self
-            .bearer("create_sudo_token", |raw| {
-                raw.create_sudo_token().body(body).send()
-            })
-            .await?;
+        let response = call(&self.raw, "create_sudo_token", |raw| {
+            raw.create_sudo_token().body(body).send()
+        })
+        .await?;
         Ok(SudoToken::new(response.sudo_token.unwrap_or_default()))
     }
 
@@ -416,7 +405,7 @@ impl Session {
         let body = types::UpdatePasswordRequest::builder()
             .sudo_token(sudo.expose_secret().to_string())
             .new_password(new.into().expose_secret().to_string());
-        self.bearer("update_password", |raw| {
+        call(&self.raw, "update_password", |raw| {
             raw.update_password().body(body).send()
         })
         .await
@@ -432,7 +421,7 @@ impl Session {
     /// `DELETE user/me` with a sudo token you already have; the session ends.
     pub async fn delete_me_with_sudo(&self, sudo: &SudoToken) -> Result<(), Error> {
         let sudo = sudo.expose_secret().to_string();
-        self.bearer("delete_user_me", |raw| {
+        call(&self.raw, "delete_user_me", |raw| {
             raw.delete_user_me().sudo_token(sudo).send()
         })
         .await?;
@@ -441,7 +430,7 @@ impl Session {
 
     /// The user's linked providers (and those that could be bound).
     pub async fn providers(&self) -> Result<types::ProvidersResponse, Error> {
-        self.bearer("list_user_providers", |raw| {
+        call(&self.raw, "list_user_providers", |raw| {
             raw.list_user_providers().send()
         })
         .await
@@ -466,15 +455,17 @@ impl Session {
     /// Binds a third-party identity (a provider token) to the signed-in user.
     pub async fn bind_provider(&self, provider_token: &str) -> Result<(), Error> {
         let body = types::BindProviderRequest::builder().provider_token(provider_token.to_string());
-        self.bearer("bind_provider", |raw| raw.bind_provider().body(body).send())
-            .await
-            .map(drop)
+        call(&self.raw, "bind_provider", |raw| {
+            raw.bind_provider().body(body).send()
+        })
+        .await
+        .map(drop)
     }
 
     /// Unbinds a provider from the signed-in user.
     pub async fn unbind_provider(&self, provider_id: &str) -> Result<(), Error> {
         let provider_id = provider_id.to_string();
-        self.bearer("unbind_provider", |raw| {
+        call(&self.raw, "unbind_provider", |raw| {
             raw.unbind_provider().provider_id(provider_id).send()
         })
         .await
