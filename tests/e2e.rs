@@ -1,71 +1,15 @@
 //! The crate's `Session` against the emulator: every seed scenario, expiry with the
 //! clocks advanced, and the "rotation committed, then the response dropped" fault.
 
-use std::time::{Duration, UNIX_EPOCH};
+mod support;
 
-use cloudbase_auth::{
-    Config, Contact, Error, ManualClock, RetryPolicy, Session, SignInReason, SignUp,
-};
-use cloudbase_auth_emulator::{
-    ClockMode, Control, Emulator, EmulatorConfig, Fault, PasswordHashing, RunningEmulator, SeedUser,
-};
-
-struct World {
-    emulator: RunningEmulator,
-    control: Control,
-    clock: ManualClock,
-}
-
-impl World {
-    async fn start() -> World {
-        let config = EmulatorConfig {
-            password_hashing: PasswordHashing::Fast,
-            clock: ClockMode::Frozen,
-            ..EmulatorConfig::default()
-        };
-        let emulator = Emulator::start(config).await.expect("emulator starts");
-        let control = emulator.control();
-        // The session's clock starts where the emulator's is; both move together.
-        let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(control.now()));
-        World {
-            emulator,
-            control,
-            clock,
-        }
-    }
-
-    fn session(&self) -> Session {
-        let config = Config::for_base_url(self.emulator.base_url())
-            .with_client_id("demo-env")
-            .with_clock(self.clock.clone())
-            .with_refresh_jitter(Duration::ZERO)
-            .with_retry_policy(RetryPolicy {
-                base_delay: Duration::from_millis(1),
-                ..RetryPolicy::default()
-            });
-        Session::new(config).expect("config")
-    }
-
-    fn advance(&self, seconds: u64) {
-        self.control.advance_clock(Duration::from_secs(seconds));
-        self.clock.advance(Duration::from_secs(seconds));
-    }
-
-    fn seed_alice(&self) {
-        self.control.seed_user(SeedUser {
-            username: Some("alice".into()),
-            password: Some("Alice-pw-1".into()),
-            email: Some("alice@example.com".into()),
-            name: Some("Alice".into()),
-            ..SeedUser::default()
-        });
-    }
-}
+use cloudbase_auth::{Contact, Error, SignInReason, SignUp};
+use cloudbase_auth_emulator::Fault;
+use support::world::World;
 
 #[tokio::test]
 async fn scenario_1_and_7_password_sign_in_me_password_change_and_delete() {
     let world = World::start().await;
-    world.seed_alice();
     let session = world.session();
     let signed_in = session
         .sign_in_with_password("alice", "Alice-pw-1")
@@ -171,7 +115,6 @@ async fn scenario_3_anonymous_sign_in_renews_itself_on_the_same_device() {
 #[tokio::test]
 async fn scenarios_4_to_6_refresh_on_expiry_introspect_and_revoke() {
     let world = World::start().await;
-    world.seed_alice();
     let session = world.session();
     session
         .sign_in_with_password("alice", "Alice-pw-1")
@@ -205,7 +148,6 @@ async fn scenarios_4_to_6_refresh_on_expiry_introspect_and_revoke() {
 #[tokio::test]
 async fn expired_tokens_are_refused_by_the_server_and_introspect_inactive() {
     let world = World::start().await;
-    world.seed_alice();
     let session = world.session();
     session
         .sign_in_with_password("alice", "Alice-pw-1")
@@ -227,7 +169,6 @@ async fn expired_tokens_are_refused_by_the_server_and_introspect_inactive() {
 #[tokio::test]
 async fn a_rotation_whose_response_was_dropped_recovers_without_a_new_sign_in() {
     let world = World::start().await;
-    world.seed_alice();
     let session = world.session();
     session
         .sign_in_with_password("alice", "Alice-pw-1")
@@ -253,7 +194,6 @@ async fn a_rotation_whose_response_was_dropped_recovers_without_a_new_sign_in() 
 #[tokio::test]
 async fn a_reused_refresh_token_outside_the_window_ends_the_session_cleanly() {
     let world = World::start().await;
-    world.seed_alice();
     let session = world.session();
     session
         .sign_in_with_password("alice", "Alice-pw-1")

@@ -6,94 +6,16 @@
 
 mod support;
 
+use support::world::{PASSWORD, World, fast_retries};
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use cloudbase_auth::{Config, Error, ManualClock, RetryPolicy, Session};
-use cloudbase_auth_emulator::{
-    ClockMode, Control, Emulator, EmulatorConfig, Fault, PasswordHashing, RunningEmulator, SeedUser,
-};
+use cloudbase_auth::{Config, Error, Session};
+use cloudbase_auth_emulator::Fault;
 use httpmock::MockServer;
 use serde_json::json;
-
-const PASSWORD: &str = "Alice-pw-1";
-
-struct World {
-    emulator: RunningEmulator,
-    control: Control,
-    clock: ManualClock,
-}
-
-impl World {
-    async fn start() -> World {
-        let config = EmulatorConfig {
-            password_hashing: PasswordHashing::Fast,
-            clock: ClockMode::Frozen,
-            ..EmulatorConfig::default()
-        };
-        let emulator = Emulator::start(config).await.expect("emulator starts");
-        let control = emulator.control();
-        let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(control.now()));
-        control.seed_user(SeedUser {
-            username: Some("alice".into()),
-            password: Some(PASSWORD.into()),
-            ..SeedUser::default()
-        });
-        World {
-            emulator,
-            control,
-            clock,
-        }
-    }
-
-    fn config(&self) -> Config {
-        Config::for_base_url(self.emulator.base_url())
-            .with_client_id("demo-env")
-            .with_clock(self.clock.clone())
-            .with_refresh_jitter(Duration::ZERO)
-            .with_retry_policy(fast_retries())
-    }
-
-    fn session(&self) -> Session {
-        self.session_with(|c| c)
-    }
-
-    fn session_with(&self, change: impl FnOnce(Config) -> Config) -> Session {
-        Session::new(change(self.config())).expect("config")
-    }
-
-    async fn signed_in(&self) -> Session {
-        let session = self.session();
-        session
-            .sign_in_with_password("alice", PASSWORD)
-            .await
-            .expect("sign-in");
-        session
-    }
-
-    fn advance(&self, seconds: u64) {
-        self.control.advance_clock(Duration::from_secs(seconds));
-        self.clock.advance(Duration::from_secs(seconds));
-    }
-
-    fn count(&self, operation: &str) -> u64 {
-        self.control.request_count(operation)
-    }
-
-    fn inject(&self, operation: &str, fault: Fault, count: u32) {
-        self.control.inject_fault(operation, fault, count);
-    }
-}
-
-/// The default two retries, with millisecond backoff so tests stay fast.
-fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        base_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(5),
-        ..RetryPolicy::default()
-    }
-}
 
 fn status(code: u16) -> Fault {
     Fault::Status {

@@ -1,6 +1,8 @@
 //! Shared helpers for the client tests (httpmock servers, a manual clock, sessions).
 #![allow(dead_code)]
 
+pub mod world;
+
 use std::time::{Duration, UNIX_EPOCH};
 
 use cloudbase_auth::{Config, ManualClock, RetryPolicy, Session};
