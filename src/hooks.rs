@@ -247,9 +247,10 @@ async fn send_with_retries(
     loop {
         let result = send_once(core, request, info).await;
         let retry_after = match &result {
-            Ok(answer) if idempotent && answer.transient().is_some() => {
-                answer.transient().flatten()
-            }
+            Ok(answer) if idempotent => match answer.transient() {
+                Some(retry_after) => retry_after,
+                None => return result,
+            },
             // A builder error would fail the same way again.
             Err(e) if e.is_connect() || (idempotent && !e.is_builder()) => None,
             _ => return result,

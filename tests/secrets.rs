@@ -123,17 +123,7 @@ async fn a_full_scenario_at_trace_level_prints_no_secret() {
         7200,
     )
     .await;
-    server
-        .mock_async(|when, then| {
-            when.method("POST").path("/auth/v1/token");
-            then.status(200).json_body(token_body(
-                "access-secret-2",
-                Some("m.refresh-secret-2"),
-                7200,
-                "user",
-            ));
-        })
-        .await;
+    mock_refresh(&server, "access-secret-2", "m.refresh-secret-2").await;
     server
         .mock_async(|when, then| {
             when.method("POST").path("/auth/v1/user/sudo");

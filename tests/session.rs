@@ -27,24 +27,8 @@ async fn proactive_refresh_happens_at_the_margin_not_before() {
                 .json_body(token_body("access-2", Some("m.refresh-2"), 7200, "user"));
         })
         .await;
-    let me_old = server
-        .mock_async(|when, then| {
-            when.method("GET")
-                .path("/auth/v1/user/me")
-                .header("authorization", "Bearer access-1");
-            then.status(200)
-                .json_body(json!({"sub": "1234567890123456789"}));
-        })
-        .await;
-    let me_new = server
-        .mock_async(|when, then| {
-            when.method("GET")
-                .path("/auth/v1/user/me")
-                .header("authorization", "Bearer access-2");
-            then.status(200)
-                .json_body(json!({"sub": "1234567890123456789"}));
-        })
-        .await;
+    let me_old = mock_me(&server, "access-1").await;
+    let me_new = mock_me(&server, "access-2").await;
 
     // 61 s before expiry: outside the 60 s margin, the old token is used.
     clock.advance(Duration::from_secs(7200 - 61));
@@ -77,15 +61,7 @@ async fn a_thousand_concurrent_callers_on_an_expired_token_share_one_refresh() {
                 .json_body(token_body("access-2", Some("m.refresh-2"), 7200, "user"));
         })
         .await;
-    let me = server
-        .mock_async(|when, then| {
-            when.method("GET")
-                .path("/auth/v1/user/me")
-                .header("authorization", "Bearer access-2");
-            then.status(200)
-                .json_body(json!({"sub": "1234567890123456789"}));
-        })
-        .await;
+    let me = mock_me(&server, "access-2").await;
     clock.advance(Duration::from_secs(7300));
     let calls = (0..1000).map(|_| {
         let session = session.clone();
@@ -120,13 +96,7 @@ async fn a_401_refreshes_once_and_retries_once_and_a_second_401_is_an_error() {
             then.status(401).json_body(unauthenticated.clone());
         })
         .await;
-    let refresh = server
-        .mock_async(|when, then| {
-            when.method("POST").path("/auth/v1/token");
-            then.status(200)
-                .json_body(token_body("access-2", Some("m.refresh-2"), 7200, "user"));
-        })
-        .await;
+    let refresh = mock_refresh(&server, "access-2", "m.refresh-2").await;
     let accepted = server
         .mock_async(|when, then| {
             when.method("GET")
@@ -228,13 +198,7 @@ async fn a_rotation_is_persisted_to_the_file_store_before_use() {
     )
     .unwrap();
     sign_in(&server, &session, "access-1", "m.refresh-1", 7200).await;
-    server
-        .mock_async(|when, then| {
-            when.method("POST").path("/auth/v1/token");
-            then.status(200)
-                .json_body(token_body("access-2", Some("m.refresh-2"), 7200, "user"));
-        })
-        .await;
+    mock_refresh(&server, "access-2", "m.refresh-2").await;
     session.refresh().await.unwrap();
     let stored = FileTokenStore::new(&path).load().await.unwrap().unwrap();
     assert_eq!(stored.refresh_token.unwrap().expose_secret(), "m.refresh-2");

@@ -6,7 +6,7 @@ pub mod world;
 use std::time::{Duration, UNIX_EPOCH};
 
 use cloudbase_auth::{Config, ManualClock, RetryPolicy, Session};
-use httpmock::MockServer;
+use httpmock::{Mock, MockServer};
 use serde_json::{Value, json};
 
 pub const CLIENT_ID: &str = "test-client";
@@ -80,4 +80,29 @@ pub async fn sign_in(
         .await
         .expect("sign-in");
     mock.delete_async().await;
+}
+
+/// `POST /auth/v1/token` answering a new pair (any request body).
+pub async fn mock_refresh<'a>(server: &'a MockServer, access: &str, refresh: &str) -> Mock<'a> {
+    let body = token_body(access, Some(refresh), 7200, "user");
+    server
+        .mock_async(|when, then| {
+            when.method("POST").path("/auth/v1/token");
+            then.status(200).json_body(body);
+        })
+        .await
+}
+
+/// `GET /auth/v1/user/me` answering only `Authorization: Bearer <access>`.
+pub async fn mock_me<'a>(server: &'a MockServer, access: &str) -> Mock<'a> {
+    let bearer = format!("Bearer {access}");
+    server
+        .mock_async(|when, then| {
+            when.method("GET")
+                .path("/auth/v1/user/me")
+                .header("authorization", bearer);
+            then.status(200)
+                .json_body(serde_json::json!({"sub": "1234567890123456789"}));
+        })
+        .await
 }
