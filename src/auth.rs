@@ -16,7 +16,8 @@ pub enum AuthKind {
     ClientBasic,
     /// `Authorization: Bearer <the session's access token>`.
     UserBearer,
-    /// `Authorization: Basic base64(SecretId:SecretKey)` (Tencent Cloud API keys).
+    /// The server credential ([`ServerCredential`](crate::server::ServerCredential)): by default a
+    /// TC3-HMAC-SHA256 signature made with the Tencent Cloud SecretId/SecretKey.
     CloudSecret,
 }
 
@@ -56,7 +57,7 @@ pub(crate) fn bearer(token: &str) -> HeaderValue {
     sensitive(format!("Bearer {token}"))
 }
 
-fn sensitive(value: String) -> HeaderValue {
+pub(crate) fn sensitive(value: String) -> HeaderValue {
     // Only a token with bytes a header cannot carry fails here; send an empty value
     // and let the server answer 401 rather than panic.
     let mut value = HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""));
