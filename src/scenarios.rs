@@ -189,7 +189,10 @@ pub(crate) async fn anonymous_sign_in_request(
 }
 
 impl Session {
-    pub(crate) async fn signed_in(&self, response: types::TokenResponse) -> Result<SignedIn, Error> {
+    pub(crate) async fn signed_in(
+        &self,
+        response: types::TokenResponse,
+    ) -> Result<SignedIn, Error> {
         let event = SessionEvent::SignedIn { sub: None };
         let tokens = self.core.commit(response, None, event).await?;
         let tokens =

@@ -26,7 +26,9 @@ struct Vector {
 
 fn table() -> Vec<Vector> {
     let text = include_str!("js-oracle/tc3-vectors.json");
-    serde_json::from_str::<Table>(text).expect("the vector table").vectors
+    serde_json::from_str::<Table>(text)
+        .expect("the vector table")
+        .vectors
 }
 
 fn sign(vector: &Vector) -> Result<String, Tc3Error> {
@@ -48,7 +50,11 @@ fn sign(vector: &Vector) -> Result<String, Tc3Error> {
         timestamp: vector.timestamp,
     };
     let value = credential.authorization(&request)?;
-    assert!(value.is_sensitive(), "{}: the header must be marked sensitive", vector.name);
+    assert!(
+        value.is_sensitive(),
+        "{}: the header must be marked sensitive",
+        vector.name
+    );
     Ok(value.to_str().expect("ASCII").to_string())
 }
 
@@ -59,34 +65,72 @@ fn every_oracle_vector_is_reproduced_byte_for_byte() {
     let mut failures = Vec::new();
     for vector in &vectors {
         // The URL must survive parsing unchanged, or the comparison would be unfair.
-        assert_eq!(reqwest::Url::parse(&vector.url).unwrap().as_str(), vector.url, "{}", vector.name);
+        assert_eq!(
+            reqwest::Url::parse(&vector.url).unwrap().as_str(),
+            vector.url,
+            "{}",
+            vector.name
+        );
         match sign(vector) {
             Ok(ours) if ours == vector.authorization => {}
-            Ok(ours) => failures.push(format!("{}:\n  js:   {}\n  rust: {ours}", vector.name, vector.authorization)),
+            Ok(ours) => failures.push(format!(
+                "{}:\n  js:   {}\n  rust: {ours}",
+                vector.name, vector.authorization
+            )),
             Err(e) => failures.push(format!("{}: {e}", vector.name)),
         }
     }
-    assert!(failures.is_empty(), "{} of {} vectors differ:\n{}", failures.len(), vectors.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} vectors differ:\n{}",
+        failures.len(),
+        vectors.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn the_table_covers_what_the_issue_asks_for() {
     let vectors = table();
-    let methods: std::collections::BTreeSet<&str> = vectors.iter().map(|v| v.method.as_str()).collect();
+    let methods: std::collections::BTreeSet<&str> =
+        vectors.iter().map(|v| v.method.as_str()).collect();
     for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
         assert!(methods.contains(method), "no {method} vector");
     }
     assert!(vectors.iter().any(|v| v.url.contains('?')), "no query");
     assert!(vectors.iter().any(|v| v.body.is_none()), "no empty body");
-    assert!(vectors.iter().any(|v| v.body.as_deref().is_some_and(|b| !b.is_ascii())), "no unicode body");
-    assert!(vectors.iter().any(|v| v.body.as_deref().is_some_and(|b| b.contains(":{"))), "no nested body");
-    assert!(vectors.iter().any(|v| v.session_token.is_some()), "no STS token");
+    assert!(
+        vectors
+            .iter()
+            .any(|v| v.body.as_deref().is_some_and(|b| !b.is_ascii())),
+        "no unicode body"
+    );
+    assert!(
+        vectors
+            .iter()
+            .any(|v| v.body.as_deref().is_some_and(|b| b.contains(":{"))),
+        "no nested body"
+    );
+    assert!(
+        vectors.iter().any(|v| v.session_token.is_some()),
+        "no STS token"
+    );
     let dates: std::collections::BTreeSet<String> = vectors
         .iter()
         .filter(|v| (1_710_028_790..1_710_028_810).contains(&v.timestamp))
-        .map(|v| v.authorization.split('/').nth(1).unwrap_or_default().to_string())
+        .map(|v| {
+            v.authorization
+                .split('/')
+                .nth(1)
+                .unwrap_or_default()
+                .to_string()
+        })
         .collect();
-    assert_eq!(dates.len(), 2, "no pair of vectors across a UTC date change: {dates:?}");
+    assert_eq!(
+        dates.len(),
+        2,
+        "no pair of vectors across a UTC date change: {dates:?}"
+    );
 }
 
 #[test]
@@ -101,11 +145,21 @@ fn what_signature_nodejs_refuses_is_refused() {
         body: None,
         timestamp: 1_700_000_000,
     };
-    let wrong_host = credential.authorization(&request(&[("content-type", "application/json"), ("host", "evil.example.com")]));
-    assert!(matches!(wrong_host, Err(Tc3Error::HostMismatch { .. })), "{wrong_host:?}");
+    let wrong_host = credential.authorization(&request(&[
+        ("content-type", "application/json"),
+        ("host", "evil.example.com"),
+    ]));
+    assert!(
+        matches!(wrong_host, Err(Tc3Error::HostMismatch { .. })),
+        "{wrong_host:?}"
+    );
     let no_host = credential.authorization(&request(&[("content-type", "application/json")]));
-    assert!(matches!(no_host, Err(Tc3Error::HostMismatch { .. })), "{no_host:?}");
-    let no_type = credential.authorization(&request(&[("host", "env-1.api.tcloudbasegateway.com")]));
+    assert!(
+        matches!(no_host, Err(Tc3Error::HostMismatch { .. })),
+        "{no_host:?}"
+    );
+    let no_type =
+        credential.authorization(&request(&[("host", "env-1.api.tcloudbasegateway.com")]));
     assert_eq!(no_type.unwrap_err(), Tc3Error::MissingContentType);
     let twice = credential.authorization(&request(&[
         ("content-type", "application/json"),

@@ -117,10 +117,9 @@ fn sign(
         .unwrap_or("application/json")
         .to_string();
     if !request.headers().contains_key(CONTENT_TYPE) {
-        request.headers_mut().insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
+        request
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
     // (Node's `second() - 1`: a clock a little ahead of the server's is the common failure.)
     let timestamp = now

@@ -72,9 +72,21 @@ mod tests {
     #[test]
     fn garbage_is_refused_without_panicking() {
         assert!(rsa_private_key_der("").is_none());
-        assert!(rsa_private_key_der("-----BEGIN PRIVATE KEY-----\n!!\n-----END PRIVATE KEY-----").is_none());
-        assert!(rsa_private_key_der("-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----").is_none());
-        assert!(rsa_private_key_der("-----BEGIN PRIVATE KEY-----\nMIIK\n-----END PRIVATE KEY-----").is_none());
-        assert!(rsa_private_key_der("-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----").is_none());
+        assert!(
+            rsa_private_key_der("-----BEGIN PRIVATE KEY-----\n!!\n-----END PRIVATE KEY-----")
+                .is_none()
+        );
+        assert!(
+            rsa_private_key_der("-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----")
+                .is_none()
+        );
+        assert!(
+            rsa_private_key_der("-----BEGIN PRIVATE KEY-----\nMIIK\n-----END PRIVATE KEY-----")
+                .is_none()
+        );
+        assert!(
+            rsa_private_key_der("-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----")
+                .is_none()
+        );
     }
 }

@@ -98,7 +98,9 @@ impl ServiceSession {
             Ok(token) => Ok(token.access.clone()),
             Err(e) => match old {
                 Some(old) if e.is_transient() && self.now() < old.expires_at => {
-                    tracing::debug!("admin token grant failed transiently; the current token is still valid");
+                    tracing::debug!(
+                        "admin token grant failed transiently; the current token is still valid"
+                    );
                     Ok(old.access.clone())
                 }
                 _ => Err(e),
@@ -144,21 +146,23 @@ impl ServiceSession {
 
     fn fresh(&self) -> Option<Arc<AdminToken>> {
         let now = self.now();
-        self.current()
-            .filter(|t| t.expires_at.checked_sub(self.inner.margin).is_some_and(|at| now < at))
+        self.current().filter(|t| {
+            t.expires_at
+                .checked_sub(self.inner.margin)
+                .is_some_and(|at| now < at)
+        })
     }
 
     async fn grant(&self) -> Result<Arc<AdminToken>, Error> {
         let raw = self.inner.session.raw();
-        let body = types::ClientCredentialRequest::builder()
-            .grant_type("client_credentials".to_string());
+        let body =
+            types::ClientCredentialRequest::builder().grant_type("client_credentials".to_string());
         let requested_at = self.now();
         let response = crate::scenarios::call(raw, "client_credential_token", |raw| {
             raw.client_credential_token().body(body).send()
         })
         .await?;
-        let (Some(access), Some(expires_in)) = (response.access_token, response.expires_in)
-        else {
+        let (Some(access), Some(expires_in)) = (response.access_token, response.expires_in) else {
             return Err(Error::Decode {
                 operation: "client_credential_token".into(),
                 status: 200,

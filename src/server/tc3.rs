@@ -261,8 +261,8 @@ mod tests {
 
     #[test]
     fn debug_shows_the_id_only() {
-        let credential = Tc3Credential::new("AKIDexample", "the-secret-key")
-            .with_session_token("the-sts-token");
+        let credential =
+            Tc3Credential::new("AKIDexample", "the-secret-key").with_session_token("the-sts-token");
         assert_eq!(
             format!("{credential:?}"),
             "Tc3Credential { secret_id: \"AKIDexample\", secret_key: CloudSecretKey([redacted]), \

@@ -84,7 +84,9 @@ pub enum TicketError {
     #[error("private_key is not an RSA private key in PEM form")]
     InvalidPrivateKey,
     /// The uid breaks node-sdk's rule: 4-32 characters of `[a-zA-Z0-9_-#@~=*(){}[]:.,<>+]`.
-    #[error("invalid uid ({length} characters): use 4-32 characters of A-Z a-z 0-9 _-#@~=*(){{}}[]:.,<>+")]
+    #[error(
+        "invalid uid ({length} characters): use 4-32 characters of A-Z a-z 0-9 _-#@~=*(){{}}[]:.,<>+"
+    )]
     InvalidUid {
         /// The uid's length in characters (the uid itself is not repeated).
         length: usize,
@@ -178,9 +180,7 @@ impl CustomLoginKey {
             refresh: options
                 .refresh
                 .map_or(DEFAULT_REFRESH_MS, |r| r.as_millis() as u64),
-            expire: options
-                .expire
-                .map_or(now + DEFAULT_EXPIRE_AFTER_MS, millis),
+            expire: options.expire.map_or(now + DEFAULT_EXPIRE_AFTER_MS, millis),
         };
         let encode = |value: &[u8]| URL_SAFE_NO_PAD.encode(value);
         let claims =
