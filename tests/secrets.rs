@@ -21,7 +21,8 @@ fn config_debug_is_exact_and_redacted() {
     assert_eq!(
         format!("{config:?}"),
         "Config { endpoint: Regional { env_id: \"my-env\", region: \"ap-shanghai\" }, client_id: None, \
-         client_secret: Some(ClientSecret([redacted])), cloud_secret: Some((\"AKIDexample\", CloudSecretKey([redacted]))), \
+         client_secret: Some(ClientSecret([redacted])), cloud_secret: Some(ServerCredential(Tc3(Tc3Credential { secret_id: \"AKIDexample\", \
+         secret_key: CloudSecretKey([redacted]), session_token: None }))), \
          device_id: Some(\"0123456789abcdef0123456789abcdef\"), timeout: 15s, refresh_margin: 60s, .. }"
     );
 }
