@@ -28,6 +28,30 @@ fn config_debug_is_exact_and_redacted() {
 }
 
 #[test]
+fn server_credential_debug_is_exact_and_redacted() {
+    use cloudbase_auth::server::ServerCredential;
+    assert_eq!(
+        format!(
+            "{:?}",
+            ServerCredential::tc3_with_session_token("AKIDexample", "key-s3cret", "sts-s3cret")
+        ),
+        "ServerCredential(Tc3(Tc3Credential { secret_id: \"AKIDexample\", secret_key: CloudSecretKey([redacted]), \
+         session_token: Some(StsToken([redacted])) }))"
+    );
+    assert_eq!(
+        format!("{:?}", ServerCredential::api_key("api-s3cret")),
+        "ServerCredential(ApiKey(ApiKey([redacted])))"
+    );
+    assert_eq!(
+        format!(
+            "{:?}",
+            ServerCredential::basic_sending_secret_key("AKIDexample", "key-s3cret")
+        ),
+        "ServerCredential(Basic { secret_id: \"AKIDexample\", secret_key: CloudSecretKey([redacted]) })"
+    );
+}
+
+#[test]
 fn stored_session_debug_is_exact_and_redacted() {
     let stored = StoredSession {
         access_token: AccessToken::new("eyJhbGciOiJSUzI1NiJ9.secret.sig"),
