@@ -417,8 +417,8 @@ async fn every_seed_scenario_at_trace_level_leaks_no_secret() {
     assert!(leaks.is_empty(), "leaks:\n{}", leaks.join("\n"));
 }
 
-/// 8. The server side: a TC3-signed admin token with an STS token (and a refused one), a
-/// custom-login ticket minted, signed in with, and a forged one refused.
+/// Scenario 8, the server side: a TC3-signed admin token with an STS token (and refused
+/// ones), a custom-login ticket minted and signed in with, and a forged one refused.
 async fn server_side(world: &World, e: &mut Evidence) {
     for (what, value) in [("SecretKey", SECRET_KEY), ("STS token", STS_TOKEN)] {
         e.secret(what, value);
