@@ -57,7 +57,7 @@ pub(crate) fn bearer(token: &str) -> HeaderValue {
     sensitive(format!("Bearer {token}"))
 }
 
-pub(crate) fn sensitive(value: String) -> HeaderValue {
+fn sensitive(value: String) -> HeaderValue {
     // Only a token with bytes a header cannot carry fails here; send an empty value
     // and let the server answer 401 rather than panic.
     let mut value = HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""));

@@ -168,3 +168,24 @@ fn what_signature_nodejs_refuses_is_refused() {
     ]));
     assert_eq!(twice.unwrap_err(), Tc3Error::DuplicateHeader("host".into()));
 }
+
+#[test]
+fn a_credential_a_header_cannot_carry_is_an_error_not_an_empty_header() {
+    let url = reqwest::Url::parse("https://h.example.com/a").unwrap();
+    let headers = [
+        ("content-type", "application/json"),
+        ("host", "h.example.com"),
+    ];
+    let request = Tc3Request {
+        method: "POST",
+        url: &url,
+        headers: &headers,
+        body: None,
+        timestamp: 1_700_000_000,
+    };
+    let credential = Tc3Credential::new("AKID", "key").with_session_token("bad\ntoken");
+    assert_eq!(
+        credential.authorization(&request).unwrap_err(),
+        Tc3Error::InvalidCredential
+    );
+}

@@ -64,6 +64,9 @@ pub enum Tc3Error {
     /// A header name appears twice after lower-casing.
     #[error("the header `{0}` is given twice; sign each header once")]
     DuplicateHeader(String),
+    /// The SecretId or the STS token holds characters an HTTP header cannot carry.
+    #[error("the SecretId or the session token has characters an HTTP header cannot carry")]
+    InvalidCredential,
 }
 
 impl Tc3Credential {
@@ -108,7 +111,9 @@ impl Tc3Credential {
             value.push_str(", Token=");
             value.push_str(token.expose_secret());
         }
-        Ok(crate::auth::sensitive(value))
+        let mut value = HeaderValue::from_str(&value).map_err(|_| Tc3Error::InvalidCredential)?;
+        value.set_sensitive(true);
+        Ok(value)
     }
 }
 
