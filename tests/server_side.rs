@@ -96,33 +96,25 @@ async fn the_token_is_granted_again_single_flight_at_the_margin() {
     assert_eq!(events.recv().await.unwrap(), SessionEvent::TokenRefreshed);
 }
 
+fn unavailable() -> Fault {
+    Fault::Status {
+        status: 503,
+        body: None,
+        retry_after_secs: None,
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_transient_failure_keeps_a_still_valid_token_and_an_expired_one_is_not_used() {
     let world = world().await;
     let service = service(&world, ServerCredential::tc3(SECRET_ID, SECRET_KEY));
     let first = service.access_token().await.unwrap();
     world.advance(432_000 - 30);
-    world.inject(
-        GRANT,
-        Fault::Status {
-            status: 503,
-            body: None,
-            retry_after_secs: None,
-        },
-        1,
-    );
+    world.inject(GRANT, unavailable(), 1);
     let kept = service.access_token().await.unwrap();
     assert_eq!(kept.expose_secret(), first.expose_secret());
     world.advance(30);
-    world.inject(
-        GRANT,
-        Fault::Status {
-            status: 503,
-            body: None,
-            retry_after_secs: None,
-        },
-        1,
-    );
+    world.inject(GRANT, unavailable(), 1);
     let error = service.access_token().await.unwrap_err();
     assert!(error.is_transient(), "{error:?}");
     // The next call grants again.

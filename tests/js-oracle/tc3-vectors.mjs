@@ -5,6 +5,7 @@
 //
 //   node tc3-vectors.mjs > tc3-vectors.json
 import { createRequire } from 'node:module';
+import { atTime } from './frozen-clock.mjs';
 
 const require = createRequire(import.meta.url);
 const { sign } = require('@cloudbase/signature-nodejs');
@@ -109,13 +110,8 @@ const vectors = cases.map(([name, c]) => {
 // (TcbOpenApiHttpCommonRequester.makeReqOpts), under a frozen clock: its own headers,
 // its own `timestamp: second() - 1` and its own suffixes.
 const { TcbOpenApiHttpCommonRequester } = require('@cloudbase/node-sdk/dist/utils/tcbopenapicommonrequester.js');
-const RealDate = Date;
 function nodeSdkRequest(name, nowMs, config) {
-  globalThis.Date = class extends RealDate {
-    constructor(...args) { super(...(args.length ? args : [nowMs])); }
-    static now() { return nowMs; }
-  };
-  try {
+  return atTime(nowMs, () => {
     const data = { grant_type: 'client_credentials' };
     const requester = new TcbOpenApiHttpCommonRequester({
       config: { envName: 'env-1', secretId: ID, secretKey: KEY, ...config },
@@ -139,9 +135,7 @@ function nodeSdkRequest(name, nowMs, config) {
       timestamp: Math.floor(nowMs / 1000) - 1,
       authorization,
     };
-  } finally {
-    globalThis.Date = RealDate;
-  }
+  });
 }
 vectors.push(
   nodeSdkRequest('node_sdk_get_client_credential', 1700000000500, {}),

@@ -7,6 +7,7 @@
 //   node ticket-vectors.mjs > ticket-vectors.json
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
+import { atTime } from './frozen-clock.mjs';
 
 const require = createRequire(import.meta.url);
 const tcb = require('@cloudbase/node-sdk');
@@ -15,17 +16,8 @@ const keyFile = new URL('../fixtures/custom-login/dev-only-key.json', import.met
 const credentials = JSON.parse(readFileSync(keyFile, 'utf8'));
 const app = tcb.init({ env: credentials.env_id, credentials, secretId: 'unused', secretKey: 'unused' });
 
-const RealDate = Date;
 function createTicketAt(nowMs, uid, options) {
-  globalThis.Date = class extends RealDate {
-    constructor(...args) { super(...(args.length ? args : [nowMs])); }
-    static now() { return nowMs; }
-  };
-  try {
-    return app.auth().createTicket(uid, options === undefined ? undefined : { ...options });
-  } finally {
-    globalThis.Date = RealDate;
-  }
+  return atTime(nowMs, () => app.auth().createTicket(uid, options === undefined ? undefined : { ...options }));
 }
 
 const cases = [
