@@ -16,7 +16,8 @@ pub enum AuthKind {
     ClientBasic,
     /// `Authorization: Bearer <the session's access token>`.
     UserBearer,
-    /// `Authorization: Basic base64(SecretId:SecretKey)` (Tencent Cloud API keys).
+    /// The server credential ([`ServerCredential`](crate::server::ServerCredential)): by default a
+    /// TC3-HMAC-SHA256 signature made with the Tencent Cloud SecretId/SecretKey.
     CloudSecret,
 }
 

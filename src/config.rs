@@ -8,6 +8,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::ConfigError;
 use crate::retry::RetryPolicy;
 use crate::secret::{ClientSecret, CloudSecretKey};
+use crate::server::ServerCredential;
 use crate::token_store::{MemoryTokenStore, TokenStore};
 
 /// Where the Auth v1 API lives (reference §9: two URL families; the path `/auth/v1/…`
@@ -39,7 +40,7 @@ pub struct Config {
     endpoint: Endpoint,
     pub(crate) client_id: Option<String>,
     pub(crate) client_secret: Option<ClientSecret>,
-    pub(crate) cloud_secret: Option<(String, CloudSecretKey)>,
+    pub(crate) cloud_secret: Option<ServerCredential>,
     pub(crate) device_id: Option<String>,
     pub(crate) http: Option<reqwest::Client>,
     pub(crate) timeout: Duration,
@@ -141,12 +142,21 @@ impl Config {
     }
 
     /// A Tencent Cloud SecretId/SecretKey, for `token/clientCredential` (server side only).
+    /// Requests are signed with TC3-HMAC-SHA256, as the official Node server SDK signs them;
+    /// the SecretKey is never sent. Shorthand for
+    /// `with_server_credential(ServerCredential::tc3(secret_id, secret_key))`.
     pub fn with_cloud_secret(
-        mut self,
+        self,
         secret_id: impl Into<String>,
         secret_key: impl Into<CloudSecretKey>,
     ) -> Config {
-        self.cloud_secret = Some((secret_id.into(), secret_key.into()));
+        self.with_server_credential(ServerCredential::tc3(secret_id, secret_key))
+    }
+
+    /// The credential of server-only operations: a TC3 signature (optionally with an STS
+    /// token), an API key, or basic auth that sends the SecretKey (see [`ServerCredential`]).
+    pub fn with_server_credential(mut self, credential: ServerCredential) -> Config {
+        self.cloud_secret = Some(credential);
         self
     }
 

@@ -124,12 +124,12 @@ async fn authorize(
             add_client_id(core, request);
         }
         AuthKind::CloudSecret => {
-            let (id, key) = core.cloud_secret.as_ref().ok_or(crate::Error::InvalidRequest {
+            let credential = core.cloud_secret.as_ref().ok_or(crate::Error::InvalidRequest {
                 message: "this operation needs a Tencent Cloud SecretId/SecretKey: configure `Config::with_cloud_secret`".into(),
             })?;
-            request
-                .headers_mut()
-                .insert(AUTHORIZATION, auth::basic(id, key.expose_secret()));
+            credential
+                .authorize(request, core.now())
+                .map_err(|message| crate::Error::InvalidRequest { message })?;
         }
         AuthKind::None => add_client_id(core, request),
     }

@@ -41,6 +41,7 @@ mod request_id;
 mod retry;
 mod scenarios;
 mod secret;
+pub mod server;
 mod session;
 mod token_store;
 #[cfg(feature = "verifier")]
@@ -67,8 +68,8 @@ pub use scenarios::{
     CaptchaChallenge, CodeSent, Contact, Introspection, SignUp, SignedIn, with_captcha_token,
 };
 pub use secret::{
-    AccessToken, CaptchaToken, ClientSecret, CloudSecretKey, Password, RefreshToken, SudoToken,
-    VerificationToken,
+    AccessToken, ApiKey, CaptchaToken, ClientSecret, CloudSecretKey, CustomLoginTicket, Password,
+    RefreshToken, StsToken, SudoToken, VerificationToken,
 };
 pub use session::SessionCore;
 pub use token_store::{

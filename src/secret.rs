@@ -78,6 +78,19 @@ secret_type!(
     /// A Tencent Cloud SecretKey, for the server-only `token/clientCredential` operation.
     CloudSecretKey
 );
+secret_type!(
+    /// The session token of temporary (STS) Tencent Cloud credentials, sent with the signature.
+    StsToken
+);
+secret_type!(
+    /// A CloudBase API key, sent as a bearer token instead of a signature.
+    ApiKey
+);
+secret_type!(
+    /// A custom-login ticket (`<private_key_id>/@@/<RS256 JWT>`): whoever holds it can sign in
+    /// as its user for 10 minutes.
+    CustomLoginTicket
+);
 
 #[cfg(test)]
 mod tests {
@@ -116,6 +129,12 @@ mod tests {
         assert_eq!(
             format!("{:?}", CloudSecretKey::new("k")),
             "CloudSecretKey([redacted])"
+        );
+        assert_eq!(format!("{:?}", StsToken::new("t")), "StsToken([redacted])");
+        assert_eq!(format!("{:?}", ApiKey::new("a")), "ApiKey([redacted])");
+        assert_eq!(
+            format!("{:?}", CustomLoginTicket::new("k/@@/e.j.s")),
+            "CustomLoginTicket([redacted])"
         );
     }
 

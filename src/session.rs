@@ -24,7 +24,7 @@ use crate::events::SessionEvent;
 use crate::generated::Client as RawClient;
 use crate::generated::types;
 use crate::retry::RetryPolicy;
-use crate::secret::{AccessToken, ClientSecret, CloudSecretKey, RefreshToken};
+use crate::secret::{AccessToken, ClientSecret, RefreshToken};
 use crate::token_store::{StoredSession, TokenStore};
 
 /// The tokens of a signed-in session, immutable once committed.
@@ -79,7 +79,7 @@ pub(crate) struct Core {
     pub(crate) client_id: String,
     /// `Basic base64(client_id:client_secret)`, built once.
     pub(crate) client_basic: HeaderValue,
-    pub(crate) cloud_secret: Option<(String, CloudSecretKey)>,
+    pub(crate) cloud_secret: Option<crate::server::ServerCredential>,
     pub(crate) device_id: String,
     pub(crate) device_header: HeaderValue,
     pub(crate) refresh_timeout: Duration,

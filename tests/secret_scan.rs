@@ -17,10 +17,11 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, UNIX_EPOCH};
 
+use cloudbase_auth::server::{ServerCredential, ServiceSession};
 use cloudbase_auth::{Config, Contact, Error, ManualClock, RefreshToken, Session, SignUp};
 use cloudbase_auth_emulator::{
-    ClientConfig, ClockMode, Control, Emulator, EmulatorConfig, PasswordHashing, RunningEmulator,
-    SeedUser,
+    ClientConfig, ClockMode, CloudSecret, Control, CustomLoginPublicKey, Emulator, EmulatorConfig,
+    PasswordHashing, RunningEmulator, SeedUser,
 };
 
 const CLIENT_ID: &str = "demo-env";
@@ -29,6 +30,10 @@ const ALICE_PASSWORD: &str = "Pw-Alice-7f3kZq";
 const ALICE_NEW_PASSWORD: &str = "Pw-Alice-new-8hW2";
 const PHONE_PASSWORD: &str = "Pw-Phone-5tRb9s";
 const WRONG_PASSWORD: &str = "Pw-Wrong-2xYv6n";
+const PUBLIC_CLIENT_ID: &str = "public-client";
+const SECRET_ID: &str = "AKIDscan";
+const SECRET_KEY: &str = "Sk-scan-4Jd8wQz1Lm";
+const STS_TOKEN: &str = "Sts-scan-7Hn3pXe5Rt";
 
 /// The one capture of this test binary (a global subscriber sees every thread, so the
 /// emulator's tasks are captured along with the client's).
@@ -135,9 +140,25 @@ impl World {
         let config = EmulatorConfig {
             password_hashing: PasswordHashing::Fast,
             clock: ClockMode::Frozen,
-            clients: vec![ClientConfig {
-                client_id: CLIENT_ID.into(),
-                client_secret: Some(CLIENT_SECRET.into()),
+            clients: vec![
+                ClientConfig {
+                    client_id: CLIENT_ID.into(),
+                    client_secret: Some(CLIENT_SECRET.into()),
+                },
+                // `signin/custom` is `security: []` in the spec: the crate sends no client secret.
+                ClientConfig {
+                    client_id: PUBLIC_CLIENT_ID.into(),
+                    client_secret: None,
+                },
+            ],
+            cloud_secret: Some(CloudSecret {
+                secret_id: SECRET_ID.into(),
+                secret_key: SECRET_KEY.into(),
+                session_token: Some(STS_TOKEN.into()),
+            }),
+            custom_login_keys: vec![CustomLoginPublicKey {
+                private_key_id: "dev-only-key-1".into(),
+                public_key: include_str!("fixtures/custom-login/dev-only-public.pem").into(),
             }],
             ..EmulatorConfig::default()
         };
@@ -339,6 +360,7 @@ async fn every_seed_scenario_at_trace_level_leaks_no_secret() {
             .await
             .expect_err("deleted"),
     );
+    server_side(&world, &mut e).await;
     world.emulator.shutdown().await;
 
     // The scan.
@@ -393,6 +415,108 @@ async fn every_seed_scenario_at_trace_level_leaks_no_secret() {
         leaks.len()
     );
     assert!(leaks.is_empty(), "leaks:\n{}", leaks.join("\n"));
+}
+
+/// Scenario 8, the server side: a TC3-signed admin token with an STS token (and refused
+/// ones), a custom-login ticket minted and signed in with, and a forged one refused.
+async fn server_side(world: &World, e: &mut Evidence) {
+    for (what, value) in [("SecretKey", SECRET_KEY), ("STS token", STS_TOKEN)] {
+        e.secret(what, value);
+    }
+    let config = || {
+        Config::for_base_url(world.emulator.base_url())
+            .with_client_id(CLIENT_ID)
+            .with_client_secret(CLIENT_SECRET)
+            .with_clock(world.clock.clone())
+    };
+    let credential = ServerCredential::tc3_with_session_token(SECRET_ID, SECRET_KEY, STS_TOKEN);
+    e.text(&credential);
+    let service = ServiceSession::new(config().with_server_credential(credential)).unwrap();
+    let admin = service.access_token().await.unwrap();
+    e.secret("admin token", admin.expose_secret());
+    e.text(&admin);
+    e.text(&service);
+    let wrong = ServerCredential::tc3_with_session_token(SECRET_ID, "Sk-wrong-9Qa2", STS_TOKEN);
+    let refused = ServiceSession::new(config().with_server_credential(wrong)).unwrap();
+    e.secret("wrong SecretKey", "Sk-wrong-9Qa2");
+    e.error(&refused.access_token().await.expect_err("wrong key"));
+    e.error(
+        &config()
+            .with_server_credential(ServerCredential::basic_sending_secret_key(
+                SECRET_ID,
+                "Sk-basic-5Tz7",
+            ))
+            .pipe(ServiceSession::new)
+            .unwrap()
+            .access_token()
+            .await
+            .expect_err("wrong basic key"),
+    );
+    #[cfg(feature = "server")]
+    tickets(world, e, &|| config().with_client_id(PUBLIC_CLIENT_ID)).await;
+}
+
+/// `Config` has no `pipe`; this keeps the chain above readable.
+trait Pipe: Sized {
+    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
+        f(self)
+    }
+}
+impl Pipe for Config {}
+
+#[cfg(feature = "server")]
+async fn tickets(world: &World, e: &mut Evidence, config: &dyn Fn() -> Config) {
+    use cloudbase_auth::server::{CustomLoginKey, TicketOptions};
+    let file = include_str!("fixtures/custom-login/dev-only-key.json");
+    let pem: serde_json::Value = serde_json::from_str(file).unwrap();
+    // Lines of the private key's body: any of them in a log is a leak.
+    for line in pem["private_key"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .skip(1)
+        .step_by(5)
+    {
+        if line.len() > 16 && !line.starts_with("-----") {
+            e.secret("private key", line);
+        }
+    }
+    let key = CustomLoginKey::from_json(file)
+        .unwrap()
+        .with_clock(world.clock.clone());
+    e.text(&key);
+    let ticket = key
+        .create_ticket("scan-user-01", &TicketOptions::default())
+        .unwrap();
+    // The key id before `/@@/` names the key (it is in the key's `Debug`); the JWT is the secret.
+    let jwt = |ticket: &cloudbase_auth::CustomLoginTicket| {
+        ticket
+            .expose_secret()
+            .split_once("/@@/")
+            .unwrap()
+            .1
+            .to_string()
+    };
+    e.secret("ticket", &jwt(&ticket));
+    e.text(&ticket);
+    let session = Session::new(config()).unwrap();
+    e.text(&session.sign_in_with_custom_ticket(&ticket).await.unwrap());
+    e.session(&session);
+    let forged = CustomLoginKey::from_json(include_str!("fixtures/custom-login/forger-key.json"))
+        .unwrap()
+        .with_clock(world.clock.clone())
+        .create_ticket("scan-user-01", &TicketOptions::default())
+        .unwrap();
+    e.secret("forged ticket", &jwt(&forged));
+    e.error(
+        &Session::new(config())
+            .unwrap()
+            .sign_in_with_custom_ticket(&forged)
+            .await
+            .expect_err("forged"),
+    );
+    let broken = file.replace(&pem["private_key"].as_str().unwrap()[40..80], "");
+    e.text(&CustomLoginKey::from_json(&broken).expect_err("broken key"));
 }
 
 #[test]

@@ -21,8 +21,33 @@ fn config_debug_is_exact_and_redacted() {
     assert_eq!(
         format!("{config:?}"),
         "Config { endpoint: Regional { env_id: \"my-env\", region: \"ap-shanghai\" }, client_id: None, \
-         client_secret: Some(ClientSecret([redacted])), cloud_secret: Some((\"AKIDexample\", CloudSecretKey([redacted]))), \
+         client_secret: Some(ClientSecret([redacted])), cloud_secret: Some(ServerCredential(Tc3(Tc3Credential { secret_id: \"AKIDexample\", \
+         secret_key: CloudSecretKey([redacted]), session_token: None }))), \
          device_id: Some(\"0123456789abcdef0123456789abcdef\"), timeout: 15s, refresh_margin: 60s, .. }"
+    );
+}
+
+#[test]
+fn server_credential_debug_is_exact_and_redacted() {
+    use cloudbase_auth::server::ServerCredential;
+    assert_eq!(
+        format!(
+            "{:?}",
+            ServerCredential::tc3_with_session_token("AKIDexample", "key-s3cret", "sts-s3cret")
+        ),
+        "ServerCredential(Tc3(Tc3Credential { secret_id: \"AKIDexample\", secret_key: CloudSecretKey([redacted]), \
+         session_token: Some(StsToken([redacted])) }))"
+    );
+    assert_eq!(
+        format!("{:?}", ServerCredential::api_key("api-s3cret")),
+        "ServerCredential(ApiKey(ApiKey([redacted])))"
+    );
+    assert_eq!(
+        format!(
+            "{:?}",
+            ServerCredential::basic_sending_secret_key("AKIDexample", "key-s3cret")
+        ),
+        "ServerCredential(Basic { secret_id: \"AKIDexample\", secret_key: CloudSecretKey([redacted]) })"
     );
 }
 

@@ -76,6 +76,8 @@ pub struct Connection {
 pub enum Command {
     #[command(flatten)]
     Client(ClientCommand),
+    #[command(flatten)]
+    Server(crate::server::ServerCommand),
     /// Run the local emulator in the foreground; prints its base URL.
     Emulator(EmulatorArgs),
 }

@@ -43,6 +43,12 @@ impl Context {
         })
     }
 
+    /// The connection's configuration, without a token store (the server commands add
+    /// their credential to it).
+    pub fn config(&self) -> Config {
+        self.config.clone()
+    }
+
     /// A session kept in the session file, not loaded yet (for signing in).
     pub fn session(&self) -> Result<Session, CliError> {
         let store = FileTokenStore::new(&self.paths.session);

@@ -13,6 +13,7 @@ mod ids;
 mod output;
 mod raw;
 mod secrets;
+mod server;
 
 use std::process::ExitCode;
 
@@ -41,6 +42,7 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli, out: Output) -> Result<(), CliError> {
     match cli.command {
         Command::Emulator(args) => emulator::run(args, out).await,
+        Command::Server(command) => server::run(command, &cli.connection, out).await,
         Command::Client(command) => {
             let ctx = Context::new(&cli.connection)?;
             commands::run(command, &ctx, out).await

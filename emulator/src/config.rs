@@ -22,9 +22,14 @@ pub struct EmulatorConfig {
     pub captcha_after_failed_sign_ins: u32,
     /// Argon2id cost used for new password hashes.
     pub password_hashing: PasswordHashing,
-    /// Tencent Cloud `SecretId`/`SecretKey` accepted by `token/clientCredential`; `None`
-    /// accepts any non-empty pair.
+    /// Tencent Cloud `SecretId`/`SecretKey` accepted by `token/clientCredential`, as a
+    /// TC3-HMAC-SHA256 signature (verified) or basic credentials. `None` accepts any non-empty
+    /// basic pair and any well-formed, timely signature (there is no key to check it with).
     pub cloud_secret: Option<CloudSecret>,
+    /// Public halves of the custom-login keys whose tickets `signin/custom` accepts. Empty: custom
+    /// login is not enabled (403 `permission_denied`), as upstream without a key. More can be
+    /// added at run time with `PUT /emulator/v1/custom-login-keys`.
+    pub custom_login_keys: Vec<CustomLoginPublicKey>,
     /// Largest accepted request body; larger bodies get a 413 JSON error.
     pub max_body_bytes: usize,
     /// How the emulator's clock runs (see [`ClockMode`]).
@@ -42,6 +47,7 @@ impl Default for EmulatorConfig {
             captcha_after_failed_sign_ins: 5,
             password_hashing: PasswordHashing::Owasp,
             cloud_secret: None,
+            custom_login_keys: Vec::new(),
             max_body_bytes: 64 * 1024,
             clock: ClockMode::Running,
         }
@@ -74,10 +80,36 @@ pub struct ClientConfig {
 }
 
 /// Tencent Cloud API credentials for the server-only `token/clientCredential` operation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `Debug` never prints the key or the token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CloudSecret {
     pub secret_id: String,
     pub secret_key: String,
+    /// For temporary (STS) credentials: the session token a signature must carry (`Token=`).
+    #[serde(default)]
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for CloudSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CloudSecret")
+            .field("secret_id", &self.secret_id)
+            .field("secret_key", &"[redacted]")
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "[redacted]"),
+            )
+            .finish()
+    }
+}
+
+/// The public half of a console custom-login key: tickets `<private_key_id>/@@/<JWT>` are
+/// checked with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomLoginPublicKey {
+    pub private_key_id: String,
+    /// PEM: `BEGIN PUBLIC KEY` (SubjectPublicKeyInfo) or `BEGIN RSA PUBLIC KEY` (PKCS#1).
+    pub public_key: String,
 }
 
 /// Argon2id cost of stored password hashes.

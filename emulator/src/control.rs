@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::config::CustomLoginPublicKey;
 use crate::faults::Fault;
 use crate::keys::keys;
 use crate::passwords;
@@ -175,6 +176,17 @@ impl Control {
             access: access_secs,
             refresh: refresh_secs,
         });
+    }
+
+    /// Accepts custom-login tickets signed by this key from now on (replacing a key with the
+    /// same id). Keys survive [`reset`](Control::reset): they are configuration.
+    pub fn add_custom_login_key(&self, key: &CustomLoginPublicKey) -> Result<(), String> {
+        self.app.custom_login.add(key)
+    }
+
+    /// The ids of the custom-login keys held.
+    pub fn custom_login_key_ids(&self) -> Vec<String> {
+        self.app.custom_login.ids()
     }
 
     /// The JWKS that verifies access tokens (also served at `/auth/v1/certs`).

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use crate::clients;
+use crate::cloud_auth;
 use crate::context::{Ctx, query_value};
 use crate::errors::{ApiError, ApiResult};
 use crate::faults;
@@ -61,7 +62,13 @@ pub(crate) async fn control_gate(State(app): State<App>, request: Request, next:
 
 async fn admit(app: &App, operation: &Operation, request: Request) -> ApiResult<Request> {
     let (mut parts, body) = request.into_parts();
-    let body = read_json(&parts.headers, body, app.config.max_body_bytes).await?;
+    let bytes = read_body(&parts.headers, body, app.config.max_body_bytes).await?;
+    if operation.auth == Auth::CloudSecret {
+        // The signature covers the body bytes as received.
+        let caller = cloud_auth::authenticate(app, &parts, &bytes)?;
+        parts.extensions.insert(caller);
+    }
+    let body = parse_json(&parts.headers, &bytes)?;
     let query = parse_query(parts.uri.query());
     let headers = &parts.headers;
     let bearer =
@@ -91,21 +98,30 @@ async fn admit(app: &App, operation: &Operation, request: Request) -> ApiResult<
 
 /// Reads at most `limit` bytes; an empty body counts as `{}`.
 async fn read_json(headers: &HeaderMap, body: Body, limit: usize) -> ApiResult<Value> {
+    parse_json(headers, &read_body(headers, body, limit).await?)
+}
+
+/// Reads at most `limit` bytes.
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> ApiResult<Bytes> {
     let declared =
         header_value(headers, header::CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > u64::try_from(limit).unwrap_or(u64::MAX)) {
         return Err(ApiError::payload_too_large(limit));
     }
-    let bytes = axum::body::to_bytes(body, limit)
+    axum::body::to_bytes(body, limit)
         .await
-        .map_err(|_| ApiError::payload_too_large(limit))?;
+        .map_err(|_| ApiError::payload_too_large(limit))
+}
+
+/// An empty body counts as `{}`.
+fn parse_json(headers: &HeaderMap, bytes: &[u8]) -> ApiResult<Value> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Map::new()));
     }
     if !is_json_body(headers) {
         return Err(ApiError::unsupported_media_type());
     }
-    serde_json::from_slice(&bytes)
+    serde_json::from_slice(bytes)
         .map_err(|e| ApiError::invalid_argument(format!("malformed JSON body: {e}")))
 }
 

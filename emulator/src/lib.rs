@@ -19,10 +19,12 @@ mod auth;
 mod captcha;
 mod clients;
 mod clock;
+mod cloud_auth;
 mod config;
 mod context;
 mod control;
 mod cors;
+mod custom_login;
 mod errors;
 mod faults;
 mod gate;
@@ -46,7 +48,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use config::{ClientConfig, ClockMode, CloudSecret, EmulatorConfig, PasswordHashing};
+pub use config::{
+    ClientConfig, ClockMode, CloudSecret, CustomLoginPublicKey, EmulatorConfig, PasswordHashing,
+};
 pub use control::{Control, SeedUser, StateError};
 pub use faults::Fault;
 pub use verification::SentCode;
@@ -66,6 +70,8 @@ impl Emulator {
         config: EmulatorConfig,
     ) -> std::io::Result<RunningEmulator> {
         keys::check()?;
+        custom_login::CustomLoginKeys::from_config(&config.custom_login_keys)
+            .map_err(std::io::Error::other)?;
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let (router, control) = Self::router(config);

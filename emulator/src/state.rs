@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::captcha::Captchas;
 use crate::clock::Clock;
 use crate::config::EmulatorConfig;
+use crate::custom_login::CustomLoginKeys;
 use crate::errors::ApiResult;
 use crate::faults::{Fault, FaultQueue};
 use crate::keys::keys;
@@ -35,6 +36,8 @@ pub(crate) struct State {
 pub(crate) struct Shared {
     pub config: EmulatorConfig,
     pub clock: Clock,
+    /// Configuration too, but extensible at run time (control API); survives `reset`.
+    pub custom_login: CustomLoginKeys,
     state: Mutex<State>,
     lifetimes: Mutex<Lifetimes>,
     faults: Mutex<FaultQueue>,
@@ -53,6 +56,13 @@ impl Shared {
     pub(crate) fn new(config: EmulatorConfig) -> Self {
         Self {
             clock: Clock::new(config.clock),
+            // `Emulator::start_on` refuses a configuration with an unusable key first.
+            custom_login: CustomLoginKeys::from_config(&config.custom_login_keys).unwrap_or_else(
+                |e| {
+                    tracing::error!("custom login disabled: {e}");
+                    CustomLoginKeys::default()
+                },
+            ),
             lifetimes: Mutex::new(Self::configured_lifetimes(&config)),
             config,
             state: Mutex::default(),

@@ -7,6 +7,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::config::CustomLoginPublicKey;
 use crate::context::JsonBody;
 use crate::control::{Control, SeedUser};
 use crate::errors::{ApiError, ApiResult};
@@ -26,6 +27,10 @@ pub(crate) fn routes() -> Router<App> {
         .route("/emulator/v1/state", get(export_state).put(import_state))
         .route("/emulator/v1/faults", post(inject_fault))
         .route("/emulator/v1/requests", get(requests))
+        .route(
+            "/emulator/v1/custom-login-keys",
+            get(custom_login_keys).put(add_custom_login_key),
+        )
 }
 
 fn control(app: App) -> Control {
@@ -154,4 +159,22 @@ async fn requests(State(app): State<App>) -> Json<Value> {
 /// The JWKS, at `/emulator/v1/jwks` and `/auth/v1/certs`.
 pub(crate) async fn jwks(State(app): State<App>) -> Json<Value> {
     Json(control(app).jwks())
+}
+
+async fn custom_login_keys(State(app): State<App>) -> Json<Value> {
+    Json(json!({ "private_key_ids": control(app).custom_login_key_ids() }))
+}
+
+/// Body `{private_key_id, public_key}` (PEM).
+async fn add_custom_login_key(
+    State(app): State<App>,
+    JsonBody(key): JsonBody<CustomLoginPublicKey>,
+) -> ApiResult<Json<Value>> {
+    let control = control(app);
+    control
+        .add_custom_login_key(&key)
+        .map_err(ApiError::invalid_argument)?;
+    Ok(Json(
+        json!({ "private_key_ids": control.custom_login_key_ids() }),
+    ))
 }

@@ -7,11 +7,11 @@ use serde_json::{Value, json};
 
 use crate::auth::Authed;
 use crate::context::{Ctx, JsonBody};
+use crate::custom_login::ticket_identity;
 use crate::errors::{ApiError, ApiResult};
 use crate::providers::{
     self, Identity, LinkedProvider, PROVIDER_TOKEN_TTL_SECS, ProviderProfile, ProviderTokens,
 };
-use crate::routes::signin::custom_ticket_identity;
 use crate::state::App;
 use crate::tokens::{NewSession, NoStore, TokenResponse};
 use crate::users::{Contact, User};
@@ -139,7 +139,7 @@ pub(crate) async fn sign_in_with_provider(
     JsonBody(req): JsonBody<SignInWithProviderRequest>,
 ) -> ApiResult<NoStore<TokenResponse>> {
     let identity = if req.provider_id.as_deref() == Some("custom") {
-        custom_ticket_identity(&app, &req.provider_token)?
+        ticket_identity(&app, &req.provider_token)?
     } else {
         let now = app.now();
         app.state().provider_tokens.get(&req.provider_token, now)?

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::auth::LiveSession;
 use crate::context::{Ctx, JsonBody};
+use crate::custom_login::ticket_identity;
 use crate::errors::{ApiError, ApiResult};
 use crate::lockout::Admission;
 use crate::passwords;
@@ -292,43 +293,8 @@ pub(crate) async fn sign_in_custom(
     if req.provider_id != "custom" {
         return Err(ApiError::invalid_argument("provider_id must be \"custom\""));
     }
-    let identity = custom_ticket_identity(&app, &req.ticket)?;
+    let identity = ticket_identity(&app, &req.ticket)?;
     sign_in_identity(&app, &ctx, &identity, true)
-}
-
-#[derive(Debug, Deserialize)]
-struct TicketClaims {
-    uid: String,
-    env: Option<String>,
-    /// Milliseconds, as the node SDK's `createTicket` writes it.
-    exp: Option<u64>,
-}
-
-/// A custom-login ticket `<key id>/@@/<JWT>`. The emulator cannot know the project's private
-/// key, so the JWT's signature is NOT checked; its `uid`, `env` and `exp` are.
-pub(crate) fn custom_ticket_identity(app: &App, ticket: &str) -> ApiResult<Identity> {
-    let jwt = ticket.split_once("/@@/").map_or(ticket, |(_, jwt)| jwt);
-    let claims: TicketClaims = jsonwebtoken::dangerous::insecure_decode_claims(jwt)
-        .map_err(|e| ApiError::invalid_argument(format!("malformed custom login ticket: {e}")))?;
-    if claims
-        .env
-        .as_deref()
-        .is_some_and(|env| env != app.config.env_id)
-    {
-        return Err(ApiError::invalid_argument(
-            "the ticket is for another environment",
-        ));
-    }
-    if claims.exp.is_some_and(|exp_ms| exp_ms / 1000 <= app.now()) {
-        return Err(ApiError::invalid_argument("the ticket has expired"));
-    }
-    let allowed = |c: char| c.is_ascii_alphanumeric() || "_-#@~=*(){}[]:.,<>+".contains(c);
-    if !(4..=32).contains(&claims.uid.len()) || !claims.uid.chars().all(allowed) {
-        return Err(ApiError::invalid_argument(
-            "ticket uid must be 4-32 allowed characters",
-        ));
-    }
-    Ok(Identity::new("custom", &claims.uid))
 }
 
 #[derive(Debug, Deserialize)]

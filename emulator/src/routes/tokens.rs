@@ -1,19 +1,19 @@
 //! The token endpoint (refresh and password grants), introspection, revocation and the
 //! server-side client-credential token.
 
+use axum::Extension;
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::auth::{authenticate, genuine_claims};
-use crate::clients::basic_credentials;
+use crate::cloud_auth::CloudCaller;
 use crate::context::{Ctx, JsonBody};
 use crate::errors::{ApiError, ApiResult};
 use crate::keys::keys;
 use crate::routes::signin::with_password;
-use crate::secrets::{constant_time_eq, random_token};
+use crate::secrets::random_token;
 use crate::state::App;
 use crate::tokens::{Claims, NoStore, RefreshPolicy, TokenResponse, issuer};
 
@@ -125,26 +125,14 @@ pub(crate) struct ClientCredentialResponse {
     expires_in: u64,
 }
 
-/// An admin token for servers, from `SecretId:SecretKey` in HTTP basic. It belongs to no user
-/// session, so user operations reject it.
+/// An admin token for servers. The gate has checked the credential (a TC3 signature or
+/// `SecretId:SecretKey` basic, `cloud_auth`). It belongs to no user session, so user
+/// operations reject it.
 pub(crate) async fn client_credential_token(
     State(app): State<App>,
-    headers: HeaderMap,
+    Extension(caller): Extension<CloudCaller>,
     JsonBody(req): JsonBody<ClientCredentialRequest>,
 ) -> ApiResult<NoStore<ClientCredentialResponse>> {
-    let (secret_id, secret_key) = basic_credentials(&headers)?.ok_or_else(|| {
-        ApiError::invalid_client("SecretId:SecretKey basic credentials are required")
-    })?;
-    let accepted = match &app.config.cloud_secret {
-        Some(cloud) => {
-            constant_time_eq(&cloud.secret_id, &secret_id)
-                & constant_time_eq(&cloud.secret_key, &secret_key)
-        }
-        None => !secret_id.is_empty() && !secret_key.is_empty(),
-    };
-    if !accepted {
-        return Err(ApiError::invalid_client("wrong SecretId or SecretKey"));
-    }
     if req.grant_type != "client_credentials" {
         return Err(ApiError::unsupported_grant_type(&req.grant_type));
     }
@@ -152,7 +140,7 @@ pub(crate) async fn client_credential_token(
     let env_id = &app.config.env_id;
     let claims = Claims {
         iss: issuer(env_id),
-        sub: secret_id,
+        sub: caller.secret_id,
         aud: env_id.clone(),
         exp: now.saturating_add(CLIENT_CREDENTIAL_TTL_SECS),
         iat: now,

@@ -9,4 +9,5 @@ mod contract;
 mod faults;
 mod operations;
 mod robustness;
+mod server_side;
 mod sessions;

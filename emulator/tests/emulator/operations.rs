@@ -2,11 +2,9 @@
 
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cloudbase_auth_emulator::SeedUser;
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::common::{Emu, PASSWORD, reply};
 
@@ -51,15 +49,6 @@ const OPERATIONS: [&str; 37] = [
     "request_device_code",
 ];
 
-/// A custom-login ticket as the node SDK's `createTicket` shapes it (signature unchecked).
-fn custom_ticket(uid: &str, now: u64) -> String {
-    let part = |v: Value| URL_SAFE_NO_PAD.encode(v.to_string());
-    let header = part(json!({"alg": "RS256", "typ": "JWT"}));
-    let claims =
-        part(json!({"uid": uid, "env": "demo-env", "iat": now * 1000, "exp": (now + 600) * 1000}));
-    format!("key-id/@@/{header}.{claims}.c2lnbmF0dXJl")
-}
-
 async fn provider_token(emu: &Emu, provider_id: &str, code: &str) -> String {
     let reply = emu
         .post(
@@ -102,7 +91,15 @@ async fn sign_in_family(emu: &Emu) {
         .await
         .assert_ok();
     emu.sign_up("+86 13800000002", "bob_01").await.assert_ok();
-    let ticket = custom_ticket("custom-user-1", emu.control.now());
+    emu.control
+        .add_custom_login_key(&crate::server_side::custom_login_key())
+        .unwrap();
+    let ticket = crate::server_side::mint_ticket(
+        "dev-only-key.json",
+        "custom-user-1",
+        "demo-env",
+        emu.control.now() * 1000,
+    );
     emu.post(
         "/auth/v1/signin/custom",
         json!({"provider_id": "custom", "ticket": ticket}),
