@@ -130,9 +130,9 @@ pub mod types {
     ///One scope, possibly with sub-scopes.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct AuthorizeScope {
-        ///Sub-scopes.
+        ///Sub-scopes (3.3.3 types them as scopes again; one level is described here, as JSON-schema validators of this spec do not follow recursive references).
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub children: ::std::vec::Vec<AuthorizeScope>,
+        pub children: ::std::vec::Vec<AuthorizeSubScope>,
         ///Scope description.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
@@ -151,6 +151,30 @@ pub mod types {
     }
     impl AuthorizeScope {
         pub fn builder() -> builder::AuthorizeScope {
+            Default::default()
+        }
+    }
+    ///A sub-scope.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct AuthorizeSubScope {
+        ///Scope description.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///Scope id.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        ///Scope name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///Icon URL.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub picture: ::std::option::Option<::std::string::String>,
+        ///Page describing the scope.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub url: ::std::option::Option<::std::string::String>,
+    }
+    impl AuthorizeSubScope {
+        pub fn builder() -> builder::AuthorizeSubScope {
             Default::default()
         }
     }
@@ -2276,7 +2300,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct AuthorizeScope {
             children: ::std::result::Result<
-                ::std::vec::Vec<super::AuthorizeScope>,
+                ::std::vec::Vec<super::AuthorizeSubScope>,
                 ::std::string::String,
             >,
             description: ::std::result::Result<
@@ -2315,7 +2339,7 @@ pub mod types {
         impl AuthorizeScope {
             pub fn children<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::AuthorizeScope>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::AuthorizeSubScope>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.children = value
@@ -2403,6 +2427,125 @@ pub mod types {
             fn from(value: super::AuthorizeScope) -> Self {
                 Self {
                     children: Ok(value.children),
+                    description: Ok(value.description),
+                    id: Ok(value.id),
+                    name: Ok(value.name),
+                    picture: Ok(value.picture),
+                    url: Ok(value.url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AuthorizeSubScope {
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            picture: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AuthorizeSubScope {
+            fn default() -> Self {
+                Self {
+                    description: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    picture: Ok(Default::default()),
+                    url: Ok(Default::default()),
+                }
+            }
+        }
+        impl AuthorizeSubScope {
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn picture<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.picture = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for picture: {e}")
+                    });
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AuthorizeSubScope> for super::AuthorizeSubScope {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AuthorizeSubScope,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    description: value.description?,
+                    id: value.id?,
+                    name: value.name?,
+                    picture: value.picture?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AuthorizeSubScope> for AuthorizeSubScope {
+            fn from(value: super::AuthorizeSubScope) -> Self {
+                Self {
                     description: Ok(value.description),
                     id: Ok(value.id),
                     name: Ok(value.name),

@@ -370,18 +370,26 @@ fn resolve_conflict(
 
 #[derive(Debug, Serialize)]
 pub(crate) struct QueryUsersResponse {
-    total: String,
+    /// A number, as 3.3.3 declares it (older builds read a decimal string).
+    total: usize,
     data: Vec<QueriedUser>,
 }
 
-/// Users matching any of the given ids (`id`, repeatable), username, e-mail or phone number.
+/// Users matching any of the given ids (`id`, comma-joined as 3.3.3 sends them, or
+/// repeated), username, e-mail or phone number.
 /// Any signed-in user may query (upstream's admin restrictions are not modelled).
 pub(crate) async fn query_users(
     State(app): State<App>,
     _caller: Authed,
     ctx: Ctx,
 ) -> ApiResult<Json<QueryUsersResponse>> {
-    let ids: Vec<&str> = ctx.query_all("id").chain(ctx.query_all("id[]")).collect();
+    let ids: Vec<&str> = ctx
+        .query_all("id")
+        .chain(ctx.query_all("id[]"))
+        .flat_map(|ids| ids.split(','))
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .collect();
     let username = ctx.query("username");
     let email = ctx.query("email").map(Contact::email).transpose()?;
     let phone = ctx.query("phone_number").map(Contact::phone).transpose()?;
@@ -403,7 +411,7 @@ pub(crate) async fn query_users(
         .map(QueriedUser::from)
         .collect();
     Ok(Json(QueryUsersResponse {
-        total: data.len().to_string(),
+        total: data.len(),
         data,
     }))
 }

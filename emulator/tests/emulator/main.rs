@@ -9,4 +9,5 @@ mod contract;
 mod faults;
 mod operations;
 mod robustness;
+mod sdk_flows;
 mod sessions;
