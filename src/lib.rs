@@ -31,7 +31,9 @@
 
 mod auth;
 mod clock;
+mod compat;
 mod config;
+mod device_flow;
 mod error;
 mod events;
 mod generated;
@@ -41,6 +43,7 @@ mod request_id;
 mod retry;
 mod scenarios;
 mod secret;
+mod security_history;
 mod session;
 mod token_store;
 #[cfg(feature = "verifier")]
@@ -53,6 +56,7 @@ use std::time::SystemTime;
 pub use auth::{AuthKind, OperationAuth, operations};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, DEFAULT_REGION};
+pub use device_flow::{DEVICE_CODE_GRANT_TYPE, DeviceAuthorization};
 pub use error::{ApiError, ConfigError, Error, SignInReason, StoreError};
 pub use events::SessionEvent;
 /// The generated client: every spec operation, with this crate's hooks.
@@ -67,9 +71,10 @@ pub use scenarios::{
     CaptchaChallenge, CodeSent, Contact, Introspection, SignUp, SignedIn, with_captcha_token,
 };
 pub use secret::{
-    AccessToken, CaptchaToken, ClientSecret, CloudSecretKey, Password, RefreshToken, SudoToken,
-    VerificationToken,
+    AccessToken, CaptchaToken, ClientSecret, CloudSecretKey, DeviceCode, Password, RefreshToken,
+    SudoToken, VerificationToken,
 };
+pub use security_history::SecurityHistoryKind;
 pub use session::SessionCore;
 pub use token_store::{
     FileTokenStore, MemoryTokenStore, StoreFuture, StoreLock, StoredSession, TokenStore,

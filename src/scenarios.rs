@@ -141,7 +141,7 @@ pub async fn with_captcha_token<F: Future>(token: &CaptchaToken, future: F) -> F
 }
 
 /// Calls a generated operation with a known request id and maps its error.
-async fn call<'a, T, Fut>(
+pub(crate) async fn call<'a, T, Fut>(
     raw: &'a crate::RawClient,
     operation: &str,
     send: impl FnOnce(&'a crate::RawClient) -> Fut,
@@ -189,7 +189,10 @@ pub(crate) async fn anonymous_sign_in_request(
 }
 
 impl Session {
-    async fn signed_in(&self, response: types::TokenResponse) -> Result<SignedIn, Error> {
+    pub(crate) async fn signed_in(
+        &self,
+        response: types::TokenResponse,
+    ) -> Result<SignedIn, Error> {
         let event = SessionEvent::SignedIn { sub: None };
         let tokens = self.core.commit(response, None, event).await?;
         let tokens =

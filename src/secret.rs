@@ -78,6 +78,11 @@ secret_type!(
     /// A Tencent Cloud SecretKey, for the server-only `token/clientCredential` operation.
     CloudSecretKey
 );
+secret_type!(
+    /// The device code of a device-code sign-in: whoever holds it receives the session
+    /// once the user approves.
+    DeviceCode
+);
 
 #[cfg(test)]
 mod tests {
@@ -116,6 +121,10 @@ mod tests {
         assert_eq!(
             format!("{:?}", CloudSecretKey::new("k")),
             "CloudSecretKey([redacted])"
+        );
+        assert_eq!(
+            format!("{:?}", DeviceCode::new("dc.k")),
+            "DeviceCode([redacted])"
         );
     }
 
