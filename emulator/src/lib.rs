@@ -37,6 +37,7 @@ mod routes;
 mod secrets;
 mod security_log;
 mod state;
+mod strict;
 mod sudo;
 mod tokens;
 mod users;
@@ -52,6 +53,7 @@ use tokio::task::JoinHandle;
 pub use config::{ClientConfig, ClockMode, CloudSecret, EmulatorConfig, PasswordHashing};
 pub use control::{Control, SeedUser, StateError};
 pub use faults::Fault;
+pub use strict::STRICT_SPEC_ENV;
 pub use verification::SentCode;
 
 /// Entry points.

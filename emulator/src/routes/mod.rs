@@ -24,19 +24,30 @@ use crate::errors::ApiError;
 use crate::gate::{control_gate, is_json, operation_gate};
 use crate::operations::{self as ops, Operation};
 use crate::state::App;
+use crate::strict::{self, Strict};
 
 pub(crate) fn router(app: App) -> Router {
     let control = control::routes()
         .route("/emulator/v1/qrcode/scan", post(qrcode::scan))
         .route_layer(from_fn_with_state(app.clone(), control_gate));
-    api_routes(&app)
+    let strict = Strict::from_env(app.config.max_body_bytes);
+    let violations = Router::new()
+        .route("/emulator/v1/strict/violations", get(strict::violations))
+        .with_state(strict.clone());
+    let router = api_routes(&app)
         .merge(user_routes(&app))
         .merge(sdk_routes(&app))
         .merge(control)
+        .merge(violations)
         .route("/auth/v1/certs", get(control::jwks))
         .route("/emulator/v1/jwks", get(control::jwks))
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+        .method_not_allowed_fallback(method_not_allowed);
+    let router = match strict {
+        Some(strict) => router.layer(from_fn_with_state(strict, strict::check)),
+        None => router,
+    };
+    router
         .layer(map_response(json_errors))
         .layer(from_fn(crate::cors::cors))
         .with_state(app)
