@@ -226,6 +226,37 @@ pub(crate) struct EditUserBasicInfoRequest {
     description: Option<String>,
     avatar_url: Option<String>,
     gender: Option<String>,
+    /// The current password, with `new_password` (3.3.3 `ModifyUserBasicInfoRequest`).
+    password: Option<String>,
+    new_password: Option<String>,
+    /// 3.3.3 `modifyPassword`'s RSA-encrypted form; the emulator has no key exchange.
+    encrypt_password: Option<String>,
+}
+
+/// The new password's hash when the edit changes the password (old one checked first).
+async fn basic_edit_password(
+    app: &App,
+    sub: &str,
+    req: &EditUserBasicInfoRequest,
+) -> ApiResult<Option<String>> {
+    if req.encrypt_password.is_some() {
+        return Err(ApiError::invalid_argument(
+            "encrypted passwords need POST /auth/v2/signin/publichkey, which the emulator does not serve; send password and new_password",
+        ));
+    }
+    match (req.password.clone(), req.new_password.clone()) {
+        (None, None) => Ok(None),
+        (Some(old), Some(new)) => {
+            validate_password(&new)?;
+            check_password(app, sub, old).await?;
+            passwords::hash(app.config.password_hashing, new)
+                .await
+                .map(Some)
+        }
+        _ => Err(ApiError::invalid_argument(
+            "send both password and new_password to change the password",
+        )),
+    }
 }
 
 pub(crate) async fn edit_user_basic_info(
@@ -253,6 +284,7 @@ pub(crate) async fn edit_user_basic_info(
         .filter(|e| !e.is_empty())
         .map(Contact::email)
         .transpose()?;
+    let new_hash = basic_edit_password(&app, &authed.sub, &req).await?;
     let now = app.now();
     let mut state = app.state();
     if let Some(username) = &req.username {
@@ -278,6 +310,14 @@ pub(crate) async fn edit_user_basic_info(
     set_if(&mut user.picture, req.avatar_url);
     set_if(&mut user.gender, req.gender);
     user.updated_at = now;
+    if let Some(hash) = new_hash {
+        user.password_hash = Some(hash);
+        user.password_updated_at = Some(now);
+        // As PATCH /user/password: every other session of the user is signed out.
+        state
+            .sessions
+            .revoke_where(|sid, s| s.sub == authed.sub && sid != authed.sid);
+    }
     Ok(empty())
 }
 

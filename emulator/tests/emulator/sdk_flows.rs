@@ -228,3 +228,32 @@ async fn user_query_takes_comma_joined_ids_and_answers_a_number() {
     let found = emu.call(Method::GET, &path, &token, None).await;
     assert_eq!(found.body["total"], 2);
 }
+
+#[tokio::test]
+async fn basic_edit_changes_the_password_after_checking_the_old_one() {
+    let emu = Emu::start().await;
+    let token = emu.seeded_session("alice_01").await.str("access_token");
+    let wrong = json!({"password": "Wrong-pass-1", "new_password": "Newer-pass-2"});
+    emu.call(
+        Method::POST,
+        "/auth/v1/user/basic/edit",
+        &token,
+        Some(wrong),
+    )
+    .await
+    .assert_error(400, "invalid_password");
+    let half = json!({"new_password": "Newer-pass-2"});
+    emu.call(Method::POST, "/auth/v1/user/basic/edit", &token, Some(half))
+        .await
+        .assert_error(400, "invalid_argument");
+    let change = json!({"password": PASSWORD, "new_password": "Newer-pass-2"});
+    emu.call(
+        Method::POST,
+        "/auth/v1/user/basic/edit",
+        &token,
+        Some(change),
+    )
+    .await
+    .assert_ok();
+    emu.sign_in("alice_01", "Newer-pass-2").await.assert_ok();
+}
