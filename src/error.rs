@@ -142,6 +142,28 @@ impl ApiError {
         matches!(self.status, 408 | 429 | 500 | 502 | 503 | 504)
     }
 
+    /// Wrong username, password or other credential, under any of the names the server
+    /// uses: the documented `invalid_password` and the names `@cloudbase/oauth` 3.3.3 says
+    /// the server really returns (`src/auth/consts.ts:121-128`).
+    pub fn is_bad_credentials(&self) -> bool {
+        matches!(
+            self.error.as_str(),
+            "invalid_password"
+                | "invalid_username_or_password"
+                | "invalid_credentials"
+                | "wrong_password"
+                | "user_not_found"
+        )
+    }
+
+    /// The sign-in method or identity provider is switched off for the environment.
+    pub fn is_sign_in_method_disabled(&self) -> bool {
+        matches!(
+            self.error.as_str(),
+            "provider_not_enabled" | "login_method_disabled"
+        )
+    }
+
     fn hint(&self) -> &'static str {
         match self.error.as_str() {
             "captcha_required" | "captcha_invalid" => {
@@ -150,6 +172,14 @@ impl ApiError {
             "unauthenticated" => "; the access token was refused: sign in again",
             "invalid_client" => "; check the client id and client secret",
             "permission_denied" => "; check the sudo token, or the client's allowed domains",
+            "invalid_password"
+            | "invalid_username_or_password"
+            | "invalid_credentials"
+            | "wrong_password"
+            | "user_not_found" => "; check the username and password",
+            "provider_not_enabled" | "login_method_disabled" => {
+                "; enable this sign-in method for the environment in the CloudBase console"
+            }
             _ => "",
         }
     }

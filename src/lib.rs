@@ -31,7 +31,9 @@
 
 mod auth;
 mod clock;
+mod compat;
 mod config;
+mod device_flow;
 mod error;
 mod events;
 mod generated;
@@ -42,6 +44,7 @@ mod retry;
 mod scenarios;
 mod secret;
 pub mod server;
+mod security_history;
 mod session;
 mod token_store;
 #[cfg(feature = "verifier")]
@@ -54,6 +57,7 @@ use std::time::SystemTime;
 pub use auth::{AuthKind, OperationAuth, operations};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, DEFAULT_REGION};
+pub use device_flow::{DEVICE_CODE_GRANT_TYPE, DeviceAuthorization};
 pub use error::{ApiError, ConfigError, Error, SignInReason, StoreError};
 pub use events::SessionEvent;
 /// The generated client: every spec operation, with this crate's hooks.
@@ -68,9 +72,10 @@ pub use scenarios::{
     CaptchaChallenge, CodeSent, Contact, Introspection, SignUp, SignedIn, with_captcha_token,
 };
 pub use secret::{
-    AccessToken, ApiKey, CaptchaToken, ClientSecret, CloudSecretKey, CustomLoginTicket, Password,
-    RefreshToken, StsToken, SudoToken, VerificationToken,
+    AccessToken, ApiKey, CaptchaToken, ClientSecret, CloudSecretKey, CustomLoginTicket, DeviceCode,
+    Password, RefreshToken, StsToken, SudoToken, VerificationToken,
 };
+pub use security_history::SecurityHistoryKind;
 pub use session::SessionCore;
 pub use token_store::{
     FileTokenStore, MemoryTokenStore, StoreFuture, StoreLock, StoredSession, TokenStore,

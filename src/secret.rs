@@ -91,6 +91,11 @@ secret_type!(
     /// as its user for 10 minutes.
     CustomLoginTicket
 );
+secret_type!(
+    /// The device code of a device-code sign-in: whoever holds it receives the session
+    /// once the user approves.
+    DeviceCode
+);
 
 #[cfg(test)]
 mod tests {
@@ -135,6 +140,10 @@ mod tests {
         assert_eq!(
             format!("{:?}", CustomLoginTicket::new("k/@@/e.j.s")),
             "CustomLoginTicket([redacted])"
+        );
+        assert_eq!(
+            format!("{:?}", DeviceCode::new("dc.k")),
+            "DeviceCode([redacted])"
         );
     }
 

@@ -154,3 +154,106 @@ fn the_readme_table_lists_every_operation_with_method_path_and_auth() {
         .collect();
     assert_eq!(rows, expected);
 }
+
+/// The 43 `/auth/v1` operations `@cloudbase/oauth` 3.3.3 calls
+/// (shared/reference/sdk-3.3.3-vs-spec.md §2), with the credential 3.3.3 sends first.
+const SDK_3_3_3: [(&str, &str); 43] = [
+    ("POST", "/auth/v1/signin"),
+    ("POST", "/auth/v1/signin/anonymously"),
+    ("POST", "/auth/v1/signup"),
+    ("POST", "/auth/v1/user/signout"),
+    ("POST", "/auth/v1/revoke"),
+    ("DELETE", "/auth/v1/user/revoke/all"),
+    ("DELETE", "/auth/v1/user/authorized/devices/{device_id}"),
+    ("POST", "/auth/v1/verification"),
+    ("POST", "/auth/v1/verification/verify"),
+    ("GET", "/auth/v1/provider/uri"),
+    ("POST", "/auth/v1/provider/token"),
+    ("PATCH", "/auth/v1/provider/token"),
+    ("POST", "/auth/v1/signin/with/provider"),
+    ("POST", "/auth/v1/signin/custom"),
+    ("POST", "/auth/v1/signin/wechat/noauth"),
+    ("POST", "/auth/v1/user/provider/bind"),
+    ("GET", "/auth/v1/user/me"),
+    ("GET", "/auth/v1/plugin/weda/userinfo"),
+    ("DELETE", "/auth/v1/user/me"),
+    ("PATCH", "/auth/v1/user/trans/by/provider"),
+    ("POST", "/auth/v1/token"),
+    ("GET", "/auth/v1/user/provider"),
+    ("DELETE", "/auth/v1/user/provider/{provider_id}"),
+    ("POST", "/auth/v1/user/sudo"),
+    ("PATCH", "/auth/v1/user/contact"),
+    ("PATCH", "/auth/v1/user/password"),
+    ("POST", "/auth/v1/user/provider/{provider_id}/trans"),
+    ("PATCH", "/auth/v1/user/profile"),
+    ("POST", "/auth/v1/user/basic/edit"),
+    ("GET", "/auth/v1/user/query"),
+    ("POST", "/auth/v1/reset"),
+    ("POST", "/auth/v1/user/authorize"),
+    ("POST", "/auth/v1/user/device/authorize"),
+    ("POST", "/auth/v1/device/code"),
+    ("GET", "/auth/v1/user/authorize/info"),
+    ("GET", "/auth/v1/checkUsername"),
+    ("GET", "/auth/v1/checkIfUserExist"),
+    ("POST", "/auth/v1/mgr/provider/providerSubType"),
+    ("POST", "/auth/v1/captcha/data/verify"),
+    ("POST", "/auth/v1/captcha/data"),
+    ("POST", "/auth/v1/qrcode/generate"),
+    ("POST", "/auth/v1/qrcode/get/status"),
+    ("GET", "/auth/v1/user/security/history"),
+];
+
+#[test]
+fn every_operation_the_newest_official_client_calls_is_in_the_spec() {
+    let ops = operations(&spec()).unwrap();
+    for (method, path) in SDK_3_3_3 {
+        assert!(
+            ops.iter().any(|o| o.method == method && o.path == path),
+            "{method} {path} (called by @cloudbase/oauth 3.3.3) is missing from the spec"
+        );
+    }
+    let unique: HashSet<_> = SDK_3_3_3.iter().collect();
+    assert_eq!(unique.len(), 43);
+}
+
+#[test]
+fn every_operation_says_its_source() {
+    let spec = spec();
+    let paths = spec.raw["paths"].as_object().unwrap();
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            let description = op["description"].as_str().unwrap_or_default();
+            assert!(
+                description.contains("\nSource: "),
+                "{method} {path} has no `Source:` line in its description"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_device_code_request_takes_the_bearer_3_3_3_sends_or_client_identification() {
+    let ops = operations(&spec()).unwrap();
+    let op = ops.iter().find(|o| o.id == "request_device_code").unwrap();
+    assert_eq!(op.auth, SpecAuth::UserBearer);
+    assert!(op.auth_optional, "a device without a session can ask too");
+}
+
+#[test]
+fn the_lint_refuses_two_properties_that_are_one_rust_field() {
+    let doc = serde_json::json!({
+        "openapi": "3.0.3",
+        "paths": {},
+        "components": {"schemas": {"UserProfile": {"type": "object", "properties": {
+            "has_password": {"type": "boolean"},
+            "hasPassword": {"type": "boolean"}
+        }}}}
+    });
+    let findings = cloudbase_auth_codegen::lint_progenitor_support(&doc);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert!(
+        findings[0]
+            .pointer
+            .starts_with("/components/schemas/UserProfile/properties/")
+    );
+}

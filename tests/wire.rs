@@ -78,7 +78,7 @@ fn cases() -> Vec<Case> {
                 .body(
                     types::SignUpRequest::builder()
                         .email("a@example.com".to_string())
-                        .verification_token("vt")
+                        .verification_token("vt".to_string())
                 )
                 .send()
         ),
@@ -451,6 +451,122 @@ fn cases() -> Vec<Case> {
                 .raw()
                 .request_device_code()
                 .body(types::DeviceCodeRequest::builder().scope("user".to_string()))
+                .send()
+        ),
+        case!(
+            "sign_in_with_wechat",
+            "/auth/v1/signin/wechat/noauth",
+            Some(json!({})),
+            None,
+            |s| s
+                .raw()
+                .sign_in_with_wechat()
+                .body(types::SignInWithWechatRequest(serde_json::Map::new()))
+                .send()
+        ),
+        case!(
+            "get_weda_user_info",
+            "/auth/v1/plugin/weda/userinfo",
+            None,
+            None,
+            |s| s.raw().get_weda_user_info().send()
+        ),
+        case!(
+            "authorize",
+            "/auth/v1/user/authorize",
+            Some(json!({"client_id": "partner", "response_type": "code"})),
+            None,
+            |s| s
+                .raw()
+                .authorize()
+                .body(
+                    types::AuthorizeRequest::builder()
+                        .client_id("partner".to_string())
+                        .response_type("code".to_string())
+                )
+                .send()
+        ),
+        case!(
+            "get_authorize_info",
+            "/auth/v1/user/authorize/info",
+            None,
+            Some(("response_type", "code")),
+            |s| s.raw().get_authorize_info().response_type("code").send()
+        ),
+        case!(
+            "authorize_device",
+            "/auth/v1/user/device/authorize",
+            Some(json!({"user_code": "WDJB-MJHT"})),
+            None,
+            |s| s
+                .raw()
+                .authorize_device()
+                .body(types::AuthorizeDeviceRequest::builder().user_code("WDJB-MJHT"))
+                .send()
+        ),
+        case!(
+            "check_username",
+            "/auth/v1/checkUsername",
+            Some(json!({"username": "alice_01"})),
+            None,
+            |s| s
+                .raw()
+                .check_username()
+                .body(types::CheckUsernameRequest::builder().username("alice_01"))
+                .send()
+        ),
+        case!(
+            "get_provider_sub_type",
+            "/auth/v1/mgr/provider/providerSubType",
+            Some(json!({"provider_id": "weda"})),
+            None,
+            |s| s
+                .raw()
+                .get_provider_sub_type()
+                .body(types::ProviderSubTypeRequest::builder().provider_id("weda"))
+                .send()
+        ),
+        case!(
+            "generate_qrcode",
+            "/auth/v1/qrcode/generate",
+            Some(json!({"envId": "demo-env", "wxAppId": "wx01"})),
+            None,
+            |s| s
+                .raw()
+                .generate_qrcode()
+                .body(
+                    types::QrCodeRequest::builder()
+                        .env_id("demo-env")
+                        .wx_app_id("wx01")
+                )
+                .send()
+        ),
+        case!(
+            "get_qrcode_status",
+            "/auth/v1/qrcode/get/status",
+            Some(json!({"qrCodeId": "q1", "envId": "demo-env", "wxAppId": "wx01"})),
+            None,
+            |s| s
+                .raw()
+                .get_qrcode_status()
+                .body(
+                    types::QrCodeStatusRequest::builder()
+                        .qr_code_id("q1")
+                        .env_id("demo-env")
+                        .wx_app_id("wx01")
+                )
+                .send()
+        ),
+        case!(
+            "get_security_history",
+            "/auth/v1/user/security/history",
+            None,
+            Some(("query[action]", "USER_LOGIN")),
+            |s| s
+                .raw()
+                .get_security_history()
+                .query_action("USER_LOGIN")
+                .limit(std::num::NonZeroU32::new(10).unwrap())
                 .send()
         ),
     ]

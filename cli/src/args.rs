@@ -85,11 +85,16 @@ pub enum Command {
 /// The commands that talk to a server.
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
-    /// Scenario 1: sign in with a username (or phone/e-mail) and password.
+    /// Scenario 1: sign in with a username (or phone/e-mail) and password; or, with
+    /// `--device`, by approving a code on another, signed-in device.
     Signin {
         /// Username, phone number (`+86 13800000000`) or e-mail address.
-        #[arg(long)]
-        username: String,
+        #[arg(long, required_unless_present = "device")]
+        username: Option<String>,
+        /// Device-code sign-in: prints a code and a page where a signed-in user approves
+        /// it, then waits (polling as the server's interval and slow-down ask).
+        #[arg(long, conflicts_with = "username")]
+        device: bool,
         #[command(flatten)]
         print: PrintToken,
     },

@@ -8,6 +8,7 @@ use cloudbase_auth::{AccessToken, Contact, Session, SignUp, VerificationToken};
 
 use crate::args::{ClientCommand, ContactArgs};
 use crate::config::Context;
+use crate::device_signin;
 use crate::error::CliError;
 use crate::files;
 use crate::output::Output;
@@ -17,8 +18,13 @@ use crate::secrets;
 pub async fn run(command: ClientCommand, ctx: &Context, out: Output) -> Result<(), CliError> {
     use ClientCommand as C;
     match command {
-        C::Signin { username, print } => {
-            signin(ctx, out, &username, print.print_access_token).await
+        C::Signin {
+            username: Some(username),
+            print,
+            ..
+        } => signin(ctx, out, &username, print.print_access_token).await,
+        C::Signin { print, .. } => {
+            device_signin::signin_with_device(ctx, out, print.print_access_token).await
         }
         C::SigninAnonymous { print } => signin_anonymous(ctx, out, print.print_access_token).await,
         C::SendCode { contact } => send_code(ctx, out, to_contact(contact)?).await,
@@ -60,7 +66,7 @@ pub async fn run(command: ClientCommand, ctx: &Context, out: Output) -> Result<(
 }
 
 /// After a sign-in or refresh: the session's state, and its token only if asked for.
-async fn report(
+pub(crate) async fn report(
     ctx: &Context,
     out: Output,
     headline: &str,

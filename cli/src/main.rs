@@ -6,6 +6,7 @@ mod args;
 mod clock;
 mod commands;
 mod config;
+mod device_signin;
 mod emulator;
 mod error;
 mod files;

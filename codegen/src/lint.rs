@@ -59,7 +59,36 @@ pub fn lint_progenitor_support(raw: &Value) -> Vec<Finding> {
             }
         }
     }
+    lint_field_names(raw, &mut findings);
     findings
+}
+
+/// Two properties of one schema that become the same Rust field (`has_password` and
+/// `hasPassword`) make typify emit a struct that does not compile.
+fn lint_field_names(raw: &Value, out: &mut Vec<Finding>) {
+    let schemas = raw
+        .pointer("/components/schemas")
+        .and_then(Value::as_object);
+    for (name, schema) in schemas.into_iter().flatten() {
+        let properties = schema.get("properties").and_then(Value::as_object);
+        let mut seen = std::collections::HashMap::new();
+        for key in properties.into_iter().flat_map(|p| p.keys()) {
+            let field = heck::AsSnakeCase(key).to_string();
+            if let Some(first) = seen.insert(field.clone(), key) {
+                push(
+                    out,
+                    &format!(
+                        "/components/schemas/{}/properties/{}",
+                        escape(name),
+                        escape(key)
+                    ),
+                    format!(
+                        "`{key}` and `{first}` are both the Rust field `{field}`; keep one (the other can arrive through `additionalProperties`)"
+                    ),
+                );
+            }
+        }
+    }
 }
 
 fn lint_operation(

@@ -30,12 +30,16 @@ mod faults;
 mod gate;
 mod keys;
 mod lockout;
+mod oauth_grants;
 mod operations;
 mod passwords;
 mod providers;
+mod qr_login;
 mod routes;
 mod secrets;
+mod security_log;
 mod state;
+mod strict;
 mod sudo;
 mod tokens;
 mod users;
@@ -53,6 +57,7 @@ pub use config::{
 };
 pub use control::{Control, SeedUser, StateError};
 pub use faults::Fault;
+pub use strict::STRICT_SPEC_ENV;
 pub use verification::SentCode;
 
 /// Entry points.

@@ -1,4 +1,4 @@
-//! The 37 operations (ids as in the OpenAPI spec) and what the gate checks for each.
+//! The 47 operations (ids as in the OpenAPI spec) and what the gate checks for each.
 
 /// How an operation's caller is authenticated (the plan's auth kinds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,10 +75,20 @@ pub(crate) static TRANSFER_PROVIDER: Operation = op("transfer_provider", Auth::U
 pub(crate) static TRANSFER_BY_PROVIDER: Operation = op("transfer_by_provider", Auth::User);
 pub(crate) static REVOKE_ALL_DEVICES: Operation = op("revoke_all_devices", Auth::User);
 pub(crate) static REVOKE_DEVICE: Operation = op("revoke_device", Auth::User);
-pub(crate) static REQUEST_DEVICE_CODE: Operation = op("request_device_code", Auth::Client);
+pub(crate) static REQUEST_DEVICE_CODE: Operation = op("request_device_code", Auth::ClientOrUser);
+pub(crate) static SIGN_IN_WITH_WECHAT: Operation = op("sign_in_with_wechat", Auth::Client);
+pub(crate) static GET_WEDA_USER_INFO: Operation = op("get_weda_user_info", Auth::User);
+pub(crate) static AUTHORIZE: Operation = op("authorize", Auth::User);
+pub(crate) static GET_AUTHORIZE_INFO: Operation = op("get_authorize_info", Auth::ClientOrUser);
+pub(crate) static AUTHORIZE_DEVICE: Operation = op("authorize_device", Auth::User);
+pub(crate) static CHECK_USERNAME: Operation = op("check_username", Auth::User);
+pub(crate) static GET_PROVIDER_SUB_TYPE: Operation = op("get_provider_sub_type", Auth::Client);
+pub(crate) static GENERATE_QRCODE: Operation = op("generate_qrcode", Auth::Client);
+pub(crate) static GET_QRCODE_STATUS: Operation = op("get_qrcode_status", Auth::Client);
+pub(crate) static GET_SECURITY_HISTORY: Operation = op("get_security_history", Auth::User);
 
 /// Every operation, to validate the ids named by fault injection.
-pub(crate) static ALL: [&Operation; 37] = [
+pub(crate) static ALL: [&Operation; 47] = [
     &SIGN_IN,
     &SIGN_IN_ANONYMOUSLY,
     &SIGN_UP,
@@ -116,6 +126,16 @@ pub(crate) static ALL: [&Operation; 37] = [
     &REVOKE_ALL_DEVICES,
     &REVOKE_DEVICE,
     &REQUEST_DEVICE_CODE,
+    &SIGN_IN_WITH_WECHAT,
+    &GET_WEDA_USER_INFO,
+    &AUTHORIZE,
+    &GET_AUTHORIZE_INFO,
+    &AUTHORIZE_DEVICE,
+    &CHECK_USERNAME,
+    &GET_PROVIDER_SUB_TYPE,
+    &GENERATE_QRCODE,
+    &GET_QRCODE_STATUS,
+    &GET_SECURITY_HISTORY,
 ];
 
 pub(crate) fn is_known(operation_id: &str) -> bool {

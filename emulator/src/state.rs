@@ -14,7 +14,10 @@ use crate::errors::ApiResult;
 use crate::faults::{Fault, FaultQueue};
 use crate::keys::keys;
 use crate::lockout::FailedSignIns;
+use crate::oauth_grants::{AuthCodes, DeviceCodes};
 use crate::providers::ProviderTokens;
+use crate::qr_login::QrCodes;
+use crate::security_log::SecurityLog;
 use crate::sudo::SudoTokens;
 use crate::tokens::{Claims, Grant, Lifetimes, NewSession, NoStore, Sessions, TokenResponse};
 use crate::users::Users;
@@ -30,6 +33,14 @@ pub(crate) struct State {
     pub sign_ins: FailedSignIns,
     pub sudo: SudoTokens,
     pub provider_tokens: ProviderTokens,
+    #[serde(default)]
+    pub device_codes: DeviceCodes,
+    #[serde(default)]
+    pub auth_codes: AuthCodes,
+    #[serde(default)]
+    pub qr_codes: QrCodes,
+    #[serde(default)]
+    pub security_log: SecurityLog,
 }
 
 #[derive(Debug)]
@@ -133,6 +144,14 @@ impl Shared {
             if let Some(user) = state.users.get_mut(&new.sub) {
                 user.last_login = Some(now);
             }
+            let device_id = new.device_id.as_deref();
+            state.security_log.sign_in(
+                &new.sub,
+                &new.client_id,
+                device_id,
+                &new.provider_type,
+                now,
+            );
             state.sessions.open(new, now, refresh_ttl)
         };
         self.respond(grant)

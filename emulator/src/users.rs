@@ -336,6 +336,9 @@ pub(crate) struct Profile {
     groups: Vec<Group>,
     status: &'static str,
     has_password: bool,
+    /// The same fact under the camelCase name 3.3.3 reads (`src/auth/models.ts:351`).
+    #[serde(rename = "hasPassword")]
+    has_password_camel: bool,
     internal_user_type: &'static str,
     #[serde(rename = "type")]
     kind: &'static str,
@@ -374,6 +377,7 @@ impl From<&User> for Profile {
             groups: Vec::new(),
             status: "ACTIVE",
             has_password: u.password_hash.is_some(),
+            has_password_camel: u.password_hash.is_some(),
             internal_user_type: if u.anonymous {
                 "anonymousUser"
             } else {

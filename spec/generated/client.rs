@@ -6,6 +6,178 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///The client asking for authorization.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct AuthorizeClient {
+        ///Client description.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///Client id.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        ///Client name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///Client logo URL.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub picture: ::std::option::Option<::std::string::String>,
+        ///Client home page.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub url: ::std::option::Option<::std::string::String>,
+    }
+    impl AuthorizeClient {
+        pub fn builder() -> builder::AuthorizeClient {
+            Default::default()
+        }
+    }
+    ///Device approval (3.3.3 `AuthorizeDeviceRequest`, `src/auth/models.ts:550-554`).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct AuthorizeDeviceRequest {
+        ///Client of the device authorization.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<::std::string::String>,
+        ///Scopes granted.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub scope: ::std::option::Option<::std::string::String>,
+        ///Opaque state.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub state: ::std::option::Option<::std::string::String>,
+        ///The user code the device shows.
+        pub user_code: ::std::string::String,
+    }
+    impl AuthorizeDeviceRequest {
+        pub fn builder() -> builder::AuthorizeDeviceRequest {
+            Default::default()
+        }
+    }
+    ///What a consent page shows (3.3.3 `AuthorizeInfoResponse`, `src/auth/models.ts:518-535`).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct AuthorizeInfoResponse {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client: ::std::option::Option<AuthorizeClient>,
+        ///The scopes asked for.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub scopes: ::std::vec::Vec<AuthorizeScope>,
+    }
+    impl AuthorizeInfoResponse {
+        pub fn builder() -> builder::AuthorizeInfoResponse {
+            Default::default()
+        }
+    }
+    ///OAuth authorization request (3.3.3 `AuthorizeRequest`, `src/auth/models.ts:489-497`).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct AuthorizeRequest {
+        ///The client being authorized.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<::std::string::String>,
+        ///PKCE code challenge (RFC 7636).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code_challenge: ::std::option::Option<::std::string::String>,
+        ///`S256` or `plain`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code_challenge_method: ::std::option::Option<::std::string::String>,
+        ///Registered redirect URI of the client.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub redirect_uri: ::std::option::Option<::std::string::String>,
+        ///`code` (authorization code) or `token` (implicit).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub response_type: ::std::option::Option<::std::string::String>,
+        ///Requested scopes, space separated.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub scope: ::std::option::Option<::std::string::String>,
+        ///Sign-out URI of the client.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sign_out_uri: ::std::option::Option<::std::string::String>,
+        ///Opaque state echoed back.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub state: ::std::option::Option<::std::string::String>,
+    }
+    impl AuthorizeRequest {
+        pub fn builder() -> builder::AuthorizeRequest {
+            Default::default()
+        }
+    }
+    ///OAuth authorization answer (3.3.3 `AuthorizeResponse`, `src/auth/models.ts:499-507`).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct AuthorizeResponse {
+        ///Access token (response type `token`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub access_token: ::std::option::Option<::std::string::String>,
+        ///Authorization code (response type `code`), single use, for `POST /auth/v1/token`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<::std::string::String>,
+        ///Lifetime of the code or token in seconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_in: ::std::option::Option<i32>,
+        ///OpenID Connect id token.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id_token: ::std::option::Option<::std::string::String>,
+        ///Granted scopes.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub scope: ::std::option::Option<::std::string::String>,
+        ///The request's `state`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub state: ::std::option::Option<::std::string::String>,
+        ///Token type, `Bearer`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token_type: ::std::option::Option<::std::string::String>,
+    }
+    impl AuthorizeResponse {
+        pub fn builder() -> builder::AuthorizeResponse {
+            Default::default()
+        }
+    }
+    ///One scope, possibly with sub-scopes.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct AuthorizeScope {
+        ///Sub-scopes (3.3.3 types them as scopes again; one level is described here, as JSON-schema validators of this spec do not follow recursive references).
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub children: ::std::vec::Vec<AuthorizeSubScope>,
+        ///Scope description.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///Scope id.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        ///Scope name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///Icon URL.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub picture: ::std::option::Option<::std::string::String>,
+        ///Page describing the scope.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub url: ::std::option::Option<::std::string::String>,
+    }
+    impl AuthorizeScope {
+        pub fn builder() -> builder::AuthorizeScope {
+            Default::default()
+        }
+    }
+    ///A sub-scope.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct AuthorizeSubScope {
+        ///Scope description.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///Scope id.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        ///Scope name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///Icon URL.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub picture: ::std::option::Option<::std::string::String>,
+        ///Page describing the scope.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub url: ::std::option::Option<::std::string::String>,
+    }
+    impl AuthorizeSubScope {
+        pub fn builder() -> builder::AuthorizeSubScope {
+            Default::default()
+        }
+    }
     ///Provider binding.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct BindProviderRequest {
@@ -23,7 +195,7 @@ pub mod types {
     ///Image-captcha request; may be empty.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CaptchaDataRequest {
-        ///Redirect URI; the mini-program SDK sends an empty string.
+        ///Redirect URI; `@cloudbase/oauth` 3.3.3 sends an empty string.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub redirect_uri: ::std::option::Option<::std::string::String>,
         ///Opaque state, e.g. `<METHOD>:<url>` of the blocked call.
@@ -83,6 +255,17 @@ pub mod types {
             Default::default()
         }
     }
+    ///Username check (3.3.3 `CheckUsernameRequest`, `src/auth/models.ts:576-578`).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CheckUsernameRequest {
+        ///Username to check.
+        pub username: ::std::string::String,
+    }
+    impl CheckUsernameRequest {
+        pub fn builder() -> builder::CheckUsernameRequest {
+            Default::default()
+        }
+    }
     ///Client-credential token body.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ClientCredentialRequest {
@@ -110,6 +293,26 @@ pub mod types {
     impl ClientCredentialResponse {
         pub fn builder() -> builder::ClientCredentialResponse {
             Default::default()
+        }
+    }
+    ///A count - a number in `@cloudbase/oauth` 3.3.3 (`src/auth/models.ts:474`), a decimal string in older builds. Both forms are valid answers.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[serde(untagged)]
+    pub enum Count {
+        Int64(i64),
+        String(::std::string::String),
+    }
+    impl ::std::fmt::Display for Count {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match self {
+                Self::Int64(x) => x.fmt(f),
+                Self::String(x) => x.fmt(f),
+            }
+        }
+    }
+    impl ::std::convert::From<i64> for Count {
+        fn from(value: i64) -> Self {
+            Self::Int64(value)
         }
     }
     ///Device authorization request.
@@ -142,10 +345,13 @@ pub mod types {
         ///Short code the user confirms on the signed-in device.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub user_code: ::std::option::Option<::std::string::String>,
+        ///Page where the user enters `user_code` (3.3.3 and RFC 8628 name).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub verification_uri: ::std::option::Option<::std::string::String>,
         ///Page URL with the user code already filled in.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub verification_uri_complete: ::std::option::Option<::std::string::String>,
-        ///Page where the user enters `user_code`.
+        ///The same page under the name older builds answered; read it when `verification_uri` is absent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub verification_url: ::std::option::Option<::std::string::String>,
     }
@@ -166,15 +372,30 @@ pub mod types {
         ///E-mail address.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
+        ///New password, encrypted like `encrypt_password`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub encrypt_new_password: ::std::option::Option<::std::string::String>,
+        ///Current password RSA-encrypted under the key of `POST /auth/v2/signin/publichkey` (3.3.3 `modifyPassword`, `src/auth/apis.ts:1228-1236`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub encrypt_password: ::std::option::Option<::std::string::String>,
         ///Gender, `MALE` or `FEMALE`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub gender: ::std::option::Option<::std::string::String>,
+        ///New password, with `password` (3.3.3 `src/auth/models.ts:635`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub new_password: ::std::option::Option<::std::string::String>,
         ///Nickname (2-48 characters).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub nickname: ::std::option::Option<::std::string::String>,
+        ///Current password, with `new_password` to change it (3.3.3 `ModifyUserBasicInfoRequest.password`, `src/auth/models.ts:634`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password: ::std::option::Option<::std::string::String>,
         ///Phone number in the `+86 13800000000` form.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub phone: ::std::option::Option<::std::string::String>,
+        ///Thumbprint of the key that encrypted `encrypt_password` and `encrypt_new_password`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub public_key_thumbprint: ::std::option::Option<::std::string::String>,
         ///User to edit; defaults to the signed-in user (other users need administrator rights).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub user_id: ::std::option::Option<::std::string::String>,
@@ -231,9 +452,30 @@ pub mod types {
             Default::default()
         }
     }
+    ///Extra provider parameters of a provider-token grant, e.g. the WeChat mini-program phone-number code (3.3.3 `GrantProviderTokenRequest.provider_params`, `src/auth/models.ts:268-272`).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct GrantProviderParams {
+        ///WeChat app id the code was issued to.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub appid: ::std::option::Option<::std::string::String>,
+        ///The provider code.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<::std::string::String>,
+        ///Kind of `code`, e.g. `phone_code` for a WeChat phone-number code.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub provider_code_type: ::std::option::Option<::std::string::String>,
+    }
+    impl GrantProviderParams {
+        pub fn builder() -> builder::GrantProviderParams {
+            Default::default()
+        }
+    }
     ///Provider-token request. Give the provider credential that applies (authorization code, access token or id token).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct GrantProviderTokenRequest {
+        ///Client id (3.3.3 `BaseRequest`); 3.3.3 sends it in the query instead.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<::std::string::String>,
         ///Access token issued by the provider.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub provider_access_token: ::std::option::Option<::std::string::String>,
@@ -245,6 +487,8 @@ pub mod types {
         ///OpenID Connect id token issued by the provider.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub provider_id_token: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub provider_params: ::std::option::Option<GrantProviderParams>,
         ///Redirect URI used to obtain `provider_code`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub provider_redirect_uri: ::std::option::Option<::std::string::String>,
@@ -266,6 +510,12 @@ pub mod types {
         ///Authorization code (code grant).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
+        ///PKCE code verifier (RFC 7636) for grant `authorization_code` (3.3.3 `GrantTokenRequest.code_verifier`, `src/auth/models.ts:387`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code_verifier: ::std::option::Option<::std::string::String>,
+        ///Device code from `POST /auth/v1/device/code` for the device-code grant (3.3.3 `GrantTokenRequest.device_code`, `src/auth/models.ts:388`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub device_code: ::std::option::Option<::std::string::String>,
         ///Grant type, e.g. `refresh_token` (with `refresh_token`) or `password` (with `username` and `password`); also OAuth `authorization_code` style fields (`code`, `redirect_uri`).
         pub grant_type: ::std::string::String,
         ///OpenID Connect nonce.
@@ -382,6 +632,12 @@ pub mod types {
     ///Adds provider data to a provider token.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PatchProviderTokenRequest {
+        ///Client id (3.3.3 `BaseRequest`); 3.3.3 sends it in the query instead.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<::std::string::String>,
+        ///Provider id of the token (3.3.3 `PatchProviderTokenRequest.provider_id`, `src/auth/models.ts:277`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub provider_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub provider_params: ::std::option::Option<ProviderParams>,
         ///Provider token to extend.
@@ -392,9 +648,12 @@ pub mod types {
             Default::default()
         }
     }
-    ///Provider-specific data; for WeChat mini-programs the encrypted phone number returned by `getPhoneNumber`.
+    ///Provider-specific data: the WeChat mini-program encrypted phone number returned by `getPhoneNumber` (`encryptedData` + `iv`), or a phone-number code (`code` + `provider_code_type`) (3.3.3 `src/auth/models.ts:278-283`).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ProviderParams {
+        ///WeChat phone-number code, the newer alternative to `encryptedData` + `iv`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<::std::string::String>,
         ///WeChat encrypted data (base64).
         #[serde(
             rename = "encryptedData",
@@ -404,6 +663,9 @@ pub mod types {
         ///WeChat initialisation vector (base64).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub iv: ::std::option::Option<::std::string::String>,
+        ///Kind of `code`, e.g. `phone_code`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub provider_code_type: ::std::option::Option<::std::string::String>,
     }
     impl ProviderParams {
         pub fn builder() -> builder::ProviderParams {
@@ -437,6 +699,32 @@ pub mod types {
     }
     impl ProviderProfile {
         pub fn builder() -> builder::ProviderProfile {
+            Default::default()
+        }
+    }
+    ///Provider sub-type request; 3.3.3 sends `{provider_id: 'weda'}`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ProviderSubTypeRequest {
+        ///Provider id.
+        pub provider_id: ::std::string::String,
+    }
+    impl ProviderSubTypeRequest {
+        pub fn builder() -> builder::ProviderSubTypeRequest {
+            Default::default()
+        }
+    }
+    ///Provider sub-type (3.3.3 `ProviderSubType`, `src/auth/models.ts:599-602`).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct ProviderSubTypeResponse {
+        ///Provider id.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        ///`NO_AUTH_LOGIN` or empty.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub provider_sub_type: ::std::option::Option<::std::string::String>,
+    }
+    impl ProviderSubTypeResponse {
+        pub fn builder() -> builder::ProviderSubTypeResponse {
             Default::default()
         }
     }
@@ -487,6 +775,75 @@ pub mod types {
             Default::default()
         }
     }
+    ///Mini-program QR-code request (3.3.3 `src/auth/models.ts:604-607`, camelCase names).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct QrCodeRequest {
+        ///Environment id.
+        #[serde(rename = "envId")]
+        pub env_id: ::std::string::String,
+        ///WeChat mini-program app id.
+        #[serde(rename = "wxAppId")]
+        pub wx_app_id: ::std::string::String,
+    }
+    impl QrCodeRequest {
+        pub fn builder() -> builder::QrCodeRequest {
+            Default::default()
+        }
+    }
+    ///A mini-program QR code (3.3.3 `src/auth/models.ts:609-613`).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct QrCodeResponse {
+        ///Lifetime of the code in seconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_in: ::std::option::Option<i32>,
+        ///The code image as a `data:image/...;base64,` URL.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub qr_code: ::std::option::Option<::std::string::String>,
+        ///Id to poll `POST /auth/v1/qrcode/get/status` with.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub qr_code_id: ::std::option::Option<::std::string::String>,
+    }
+    impl QrCodeResponse {
+        pub fn builder() -> builder::QrCodeResponse {
+            Default::default()
+        }
+    }
+    ///QR-code status request (3.3.3 `src/auth/models.ts:615-619`, camelCase names).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct QrCodeStatusRequest {
+        ///Environment id.
+        #[serde(rename = "envId")]
+        pub env_id: ::std::string::String,
+        ///Id from `POST /auth/v1/qrcode/generate`.
+        #[serde(rename = "qrCodeId")]
+        pub qr_code_id: ::std::string::String,
+        ///WeChat mini-program app id.
+        #[serde(rename = "wxAppId")]
+        pub wx_app_id: ::std::string::String,
+    }
+    impl QrCodeStatusRequest {
+        pub fn builder() -> builder::QrCodeStatusRequest {
+            Default::default()
+        }
+    }
+    ///QR-code status (3.3.3 `src/auth/models.ts:621-625`).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct QrCodeStatusResponse {
+        ///Lifetime of `provider_token` in seconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_in: ::std::option::Option<i32>,
+        ///Provider token once the code is scanned and confirmed, for `POST /auth/v1/signin/with/provider`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub provider_token: ::std::option::Option<::std::string::String>,
+        ///Status, e.g. `WAITING`, `SCANNED` or `EXPIRED` (values not documented upstream).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<::std::string::String>,
+    }
+    impl QrCodeStatusResponse {
+        pub fn builder() -> builder::QrCodeStatusResponse {
+            Default::default()
+        }
+    }
     ///Public profile of a queried user.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct QueriedUser {
@@ -523,9 +880,8 @@ pub mod types {
         ///The users.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<QueriedUser>,
-        ///Number of users found, as a decimal string.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub total: ::std::option::Option<::std::string::String>,
+        pub total: ::std::option::Option<Count>,
     }
     impl QueryUsersResponse {
         pub fn builder() -> builder::QueryUsersResponse {
@@ -560,6 +916,65 @@ pub mod types {
     }
     impl RevokeRequest {
         pub fn builder() -> builder::RevokeRequest {
+            Default::default()
+        }
+    }
+    ///One page of the security log (the list wrapper is inferred; 3.3.3 types one record).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct SecurityHistoryResponse {
+        ///Records, newest first.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub data: ::std::vec::Vec<SecurityRecord>,
+        ///Token of the next page; absent on the last page.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub next_page_token: ::std::option::Option<::std::string::String>,
+    }
+    impl SecurityHistoryResponse {
+        pub fn builder() -> builder::SecurityHistoryResponse {
+            Default::default()
+        }
+    }
+    ///One security-log record (3.3.3 `src/auth/models.ts:646-654`).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct SecurityRecord {
+        ///What happened, e.g. `USER_LOGIN`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub action: ::std::option::Option<::std::string::String>,
+        ///Client id.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<::std::string::String>,
+        ///When, RFC 3339.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub created_at: ::std::option::Option<::std::string::String>,
+        ///`x-device-id` of the request.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub device_id: ::std::option::Option<::std::string::String>,
+        ///Record id.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        ///Client IP address.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ip: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta: ::std::option::Option<SecurityRecordMeta>,
+        ///Client user agent.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub user_agent: ::std::option::Option<::std::string::String>,
+    }
+    impl SecurityRecord {
+        pub fn builder() -> builder::SecurityRecord {
+            Default::default()
+        }
+    }
+    ///Details of a record.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct SecurityRecordMeta {
+        ///How the user signed in, e.g. `password`, `anonymous`, `provider`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub from: ::std::option::Option<::std::string::String>,
+    }
+    impl SecurityRecordMeta {
+        pub fn builder() -> builder::SecurityRecordMeta {
             Default::default()
         }
     }
@@ -653,12 +1068,15 @@ pub mod types {
     ///Anonymous sign-in body; may be empty. The anonymous user is derived from the `x-device-id` header.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct SignInAnonymouslyRequest {
-        ///Client id (defaults to the environment id).
+        ///Client id (defaults to the environment id). Sent by older SDK builds; 3.3.3 sends HTTP basic auth and the `client_id` query instead.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub client_id: ::std::option::Option<::std::string::String>,
-        ///Client secret; may be empty.
+        ///Client secret; may be empty. Sent by older SDK builds only.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub client_secret: ::std::option::Option<::std::string::String>,
+        ///A provider token to attach to the anonymous user (3.3.3 `signInAnonymously({provider_token})`, `src/auth/apis.ts:253-256`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub provider_token: ::std::option::Option<::std::string::String>,
     }
     impl SignInAnonymouslyRequest {
         pub fn builder() -> builder::SignInAnonymouslyRequest {
@@ -681,15 +1099,30 @@ pub mod types {
     ///Sign-in body. Use exactly one mode: `username` + `password`, or `verification_token` (phone number or e-mail verified through `POST /auth/v1/verification/verify`).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct SignInRequest {
+        ///Client id (3.3.3 `BaseRequest`, `src/auth/models.ts:1-3`); 3.3.3 sends it in the query instead.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<::std::string::String>,
+        ///Encrypted form only - the RSA-encrypted JSON of the other fields (3.3.3 `src/auth/apis.ts:1093-1124`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub params: ::std::option::Option<::std::string::String>,
         ///Password of the user. With `username`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub password: ::std::option::Option<::std::string::String>,
+        ///Encrypted form only - thumbprint of the key from `POST /auth/v2/signin/publichkey` that encrypted `params`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub public_key_thumbprint: ::std::option::Option<::std::string::String>,
         ///Username (2-48 characters of letters, digits and `-_.:+ @`, starting with a letter or digit, no CJK). With `password`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub username: ::std::option::Option<::std::string::String>,
+        ///The verification code itself, with `username` (a phone number or e-mail address); 3.3.3 `SignInRequest.verification_code` (`src/auth/models.ts:13`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub verification_code: ::std::option::Option<::std::string::String>,
         ///Verification token for a phone number or e-mail address (valid 600 s). Alone, without username and password.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub verification_token: ::std::option::Option<::std::string::String>,
+        ///Verification options of a code sign-in; 3.3.3 `SignInRequest.verify_opt` (`src/auth/models.ts:14`). Semantics not documented.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub verify_opt: ::std::option::Option<::std::string::String>,
     }
     impl SignInRequest {
         pub fn builder() -> builder::SignInRequest {
@@ -705,7 +1138,7 @@ pub mod types {
         ///Provider id; optional.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub provider_id: ::std::option::Option<::std::string::String>,
-        ///Provider token from `POST /auth/v1/provider/token` (or a custom-login ticket with `provider_id` = `custom`).
+        ///Provider token from `POST /auth/v1/provider/token`.
         pub provider_token: ::std::string::String,
         ///When true, copy the provider profile into the user profile (default false).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -714,6 +1147,35 @@ pub mod types {
     impl SignInWithProviderRequest {
         pub fn builder() -> builder::SignInWithProviderRequest {
             Default::default()
+        }
+    }
+    ///Body of the WeChat no-auth sign-in; 3.3.3 types it `any` and sends `{}` by default, so any object is accepted.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[serde(transparent)]
+    pub struct SignInWithWechatRequest(
+        pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    );
+    impl ::std::ops::Deref for SignInWithWechatRequest {
+        type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        fn deref(
+            &self,
+        ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<SignInWithWechatRequest>
+    for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        fn from(value: SignInWithWechatRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    > for SignInWithWechatRequest {
+        fn from(
+            value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> Self {
+            Self(value)
         }
     }
     ///Sign-out body; both fields optional.
@@ -743,9 +1205,15 @@ pub mod types {
             Default::default()
         }
     }
-    ///Sign-up body. A phone number or e-mail proven by `verification_token`, or a third-party identity through `provider_token`, is needed; username and password alone are not enough.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    ///Sign-up body. A phone number or e-mail proven by `verification_token`, or a third-party identity through `provider_token`, is needed; username and password alone are not enough. Neither is required by the schema (3.3.3 `SignUpRequest`, `src/auth/models.ts:212-229`, makes both optional).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct SignUpRequest {
+        ///Access token of an anonymous user to upgrade to this account (3.3.3 `SignUpRequest.anonymous_token`, `src/auth/models.ts:228`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub anonymous_token: ::std::option::Option<::std::string::String>,
+        ///Client id (3.3.3 `BaseRequest`); 3.3.3 sends it in the query instead.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<::std::string::String>,
         ///E-mail address. Either this or `phone_number`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
@@ -767,7 +1235,7 @@ pub mod types {
         ///Avatar URL.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub picture: ::std::option::Option<::std::string::String>,
-        ///Provider token from `POST /auth/v1/provider/token`, for signing up with a third-party identity.
+        ///Provider token from `POST /auth/v1/provider/token`, for signing up with a third-party identity (instead of `verification_token`).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub provider_token: ::std::option::Option<::std::string::String>,
         ///Optional username (the docs give 2-48 or 5-24 characters; letters, digits and `-_.:+ @`, starting with a letter or digit).
@@ -777,7 +1245,11 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub verification_code: ::std::option::Option<::std::string::String>,
         ///Verification token for `phone_number` or `email` from `POST /auth/v1/verification/verify` (valid 600 s).
-        pub verification_token: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub verification_token: ::std::option::Option<::std::string::String>,
+        ///Verification options (3.3.3 `SignUpRequest.verify_opt`, `src/auth/models.ts:219`). Semantics not documented.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub verify_opt: ::std::option::Option<::std::string::String>,
     }
     impl SignUpRequest {
         pub fn builder() -> builder::SignUpRequest {
@@ -987,8 +1459,8 @@ pub mod types {
             Default::default()
         }
     }
-    ///Profile of a user (`v1Profile`). All fields are optional.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    ///Profile of a user (`v1Profile`). All fields are optional. Fields not declared here are kept as additional properties - among them the camelCase `hasPassword`, `avatarUrl`, `nickName`, `loginType`, `location`, `province`, `country` and `city` that 3.3.3 declares (`src/auth/models.ts:148-151, 348-351`); `hasPassword` cannot be a declared property beside `has_password` because both would be the same Rust field.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct UserProfile {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub address: ::std::option::Option<UserAddress>,
@@ -1013,7 +1485,7 @@ pub mod types {
         ///User groups of the user.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub groups: ::std::vec::Vec<UserGroup>,
-        ///Whether the user has set a password.
+        ///Whether the user has set a password (the docs' example and older builds). 3.3.3 reads the camelCase `hasPassword` (`src/auth/models.ts:351`), which arrives among the additional properties; accept either.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub has_password: ::std::option::Option<bool>,
         ///Internal user type, e.g. `generalUser`.
@@ -1070,6 +1542,8 @@ pub mod types {
         ///Time zone, e.g. `Asia/Shanghai`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub zoneinfo: ::std::option::Option<::std::string::String>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl UserProfile {
         pub fn builder() -> builder::UserProfile {
@@ -1162,8 +1636,924 @@ pub mod types {
             Default::default()
         }
     }
+    ///WeDa user profile; 3.3.3 types it `any`. Other fields may appear.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct WedaUserInfo {
+        ///E-mail address.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        ///Display name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///Phone number.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub phone_number: ::std::option::Option<::std::string::String>,
+        ///Avatar URL.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub picture: ::std::option::Option<::std::string::String>,
+        ///User id.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sub: ::std::option::Option<::std::string::String>,
+        ///Username.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub username: ::std::option::Option<::std::string::String>,
+    }
+    impl WedaUserInfo {
+        pub fn builder() -> builder::WedaUserInfo {
+            Default::default()
+        }
+    }
     /// Types for composing complex structures.
     pub mod builder {
+        #[derive(Clone, Debug)]
+        pub struct AuthorizeClient {
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            picture: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AuthorizeClient {
+            fn default() -> Self {
+                Self {
+                    description: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    picture: Ok(Default::default()),
+                    url: Ok(Default::default()),
+                }
+            }
+        }
+        impl AuthorizeClient {
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn picture<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.picture = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for picture: {e}")
+                    });
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AuthorizeClient> for super::AuthorizeClient {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AuthorizeClient,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    description: value.description?,
+                    id: value.id?,
+                    name: value.name?,
+                    picture: value.picture?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AuthorizeClient> for AuthorizeClient {
+            fn from(value: super::AuthorizeClient) -> Self {
+                Self {
+                    description: Ok(value.description),
+                    id: Ok(value.id),
+                    name: Ok(value.name),
+                    picture: Ok(value.picture),
+                    url: Ok(value.url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AuthorizeDeviceRequest {
+            client_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            scope: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            state: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            user_code: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AuthorizeDeviceRequest {
+            fn default() -> Self {
+                Self {
+                    client_id: Ok(Default::default()),
+                    scope: Ok(Default::default()),
+                    state: Ok(Default::default()),
+                    user_code: Err("no value supplied for user_code".to_string()),
+                }
+            }
+        }
+        impl AuthorizeDeviceRequest {
+            pub fn client_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_id: {e}")
+                    });
+                self
+            }
+            pub fn scope<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scope: {e}")
+                    });
+                self
+            }
+            pub fn state<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.state = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for state: {e}")
+                    });
+                self
+            }
+            pub fn user_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_code: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AuthorizeDeviceRequest>
+        for super::AuthorizeDeviceRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AuthorizeDeviceRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    client_id: value.client_id?,
+                    scope: value.scope?,
+                    state: value.state?,
+                    user_code: value.user_code?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AuthorizeDeviceRequest>
+        for AuthorizeDeviceRequest {
+            fn from(value: super::AuthorizeDeviceRequest) -> Self {
+                Self {
+                    client_id: Ok(value.client_id),
+                    scope: Ok(value.scope),
+                    state: Ok(value.state),
+                    user_code: Ok(value.user_code),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AuthorizeInfoResponse {
+            client: ::std::result::Result<
+                ::std::option::Option<super::AuthorizeClient>,
+                ::std::string::String,
+            >,
+            scopes: ::std::result::Result<
+                ::std::vec::Vec<super::AuthorizeScope>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AuthorizeInfoResponse {
+            fn default() -> Self {
+                Self {
+                    client: Ok(Default::default()),
+                    scopes: Ok(Default::default()),
+                }
+            }
+        }
+        impl AuthorizeInfoResponse {
+            pub fn client<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::AuthorizeClient>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client: {e}")
+                    });
+                self
+            }
+            pub fn scopes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::AuthorizeScope>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scopes = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scopes: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AuthorizeInfoResponse>
+        for super::AuthorizeInfoResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AuthorizeInfoResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    client: value.client?,
+                    scopes: value.scopes?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AuthorizeInfoResponse>
+        for AuthorizeInfoResponse {
+            fn from(value: super::AuthorizeInfoResponse) -> Self {
+                Self {
+                    client: Ok(value.client),
+                    scopes: Ok(value.scopes),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AuthorizeRequest {
+            client_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            code_challenge: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            code_challenge_method: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            redirect_uri: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            response_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            scope: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            sign_out_uri: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            state: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AuthorizeRequest {
+            fn default() -> Self {
+                Self {
+                    client_id: Ok(Default::default()),
+                    code_challenge: Ok(Default::default()),
+                    code_challenge_method: Ok(Default::default()),
+                    redirect_uri: Ok(Default::default()),
+                    response_type: Ok(Default::default()),
+                    scope: Ok(Default::default()),
+                    sign_out_uri: Ok(Default::default()),
+                    state: Ok(Default::default()),
+                }
+            }
+        }
+        impl AuthorizeRequest {
+            pub fn client_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_id: {e}")
+                    });
+                self
+            }
+            pub fn code_challenge<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code_challenge = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for code_challenge: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn code_challenge_method<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code_challenge_method = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for code_challenge_method: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn redirect_uri<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.redirect_uri = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for redirect_uri: {e}")
+                    });
+                self
+            }
+            pub fn response_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.response_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for response_type: {e}")
+                    });
+                self
+            }
+            pub fn scope<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scope: {e}")
+                    });
+                self
+            }
+            pub fn sign_out_uri<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sign_out_uri = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sign_out_uri: {e}")
+                    });
+                self
+            }
+            pub fn state<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.state = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for state: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AuthorizeRequest> for super::AuthorizeRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AuthorizeRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    client_id: value.client_id?,
+                    code_challenge: value.code_challenge?,
+                    code_challenge_method: value.code_challenge_method?,
+                    redirect_uri: value.redirect_uri?,
+                    response_type: value.response_type?,
+                    scope: value.scope?,
+                    sign_out_uri: value.sign_out_uri?,
+                    state: value.state?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AuthorizeRequest> for AuthorizeRequest {
+            fn from(value: super::AuthorizeRequest) -> Self {
+                Self {
+                    client_id: Ok(value.client_id),
+                    code_challenge: Ok(value.code_challenge),
+                    code_challenge_method: Ok(value.code_challenge_method),
+                    redirect_uri: Ok(value.redirect_uri),
+                    response_type: Ok(value.response_type),
+                    scope: Ok(value.scope),
+                    sign_out_uri: Ok(value.sign_out_uri),
+                    state: Ok(value.state),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AuthorizeResponse {
+            access_token: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            expires_in: ::std::result::Result<
+                ::std::option::Option<i32>,
+                ::std::string::String,
+            >,
+            id_token: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            scope: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            state: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            token_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AuthorizeResponse {
+            fn default() -> Self {
+                Self {
+                    access_token: Ok(Default::default()),
+                    code: Ok(Default::default()),
+                    expires_in: Ok(Default::default()),
+                    id_token: Ok(Default::default()),
+                    scope: Ok(Default::default()),
+                    state: Ok(Default::default()),
+                    token_type: Ok(Default::default()),
+                }
+            }
+        }
+        impl AuthorizeResponse {
+            pub fn access_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.access_token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for access_token: {e}")
+                    });
+                self
+            }
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn expires_in<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_in = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_in: {e}")
+                    });
+                self
+            }
+            pub fn id_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id_token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for id_token: {e}")
+                    });
+                self
+            }
+            pub fn scope<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scope: {e}")
+                    });
+                self
+            }
+            pub fn state<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.state = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for state: {e}")
+                    });
+                self
+            }
+            pub fn token_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for token_type: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AuthorizeResponse> for super::AuthorizeResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AuthorizeResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    access_token: value.access_token?,
+                    code: value.code?,
+                    expires_in: value.expires_in?,
+                    id_token: value.id_token?,
+                    scope: value.scope?,
+                    state: value.state?,
+                    token_type: value.token_type?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AuthorizeResponse> for AuthorizeResponse {
+            fn from(value: super::AuthorizeResponse) -> Self {
+                Self {
+                    access_token: Ok(value.access_token),
+                    code: Ok(value.code),
+                    expires_in: Ok(value.expires_in),
+                    id_token: Ok(value.id_token),
+                    scope: Ok(value.scope),
+                    state: Ok(value.state),
+                    token_type: Ok(value.token_type),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AuthorizeScope {
+            children: ::std::result::Result<
+                ::std::vec::Vec<super::AuthorizeSubScope>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            picture: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AuthorizeScope {
+            fn default() -> Self {
+                Self {
+                    children: Ok(Default::default()),
+                    description: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    picture: Ok(Default::default()),
+                    url: Ok(Default::default()),
+                }
+            }
+        }
+        impl AuthorizeScope {
+            pub fn children<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::AuthorizeSubScope>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.children = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for children: {e}")
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn picture<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.picture = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for picture: {e}")
+                    });
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AuthorizeScope> for super::AuthorizeScope {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AuthorizeScope,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    children: value.children?,
+                    description: value.description?,
+                    id: value.id?,
+                    name: value.name?,
+                    picture: value.picture?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AuthorizeScope> for AuthorizeScope {
+            fn from(value: super::AuthorizeScope) -> Self {
+                Self {
+                    children: Ok(value.children),
+                    description: Ok(value.description),
+                    id: Ok(value.id),
+                    name: Ok(value.name),
+                    picture: Ok(value.picture),
+                    url: Ok(value.url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AuthorizeSubScope {
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            picture: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AuthorizeSubScope {
+            fn default() -> Self {
+                Self {
+                    description: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    picture: Ok(Default::default()),
+                    url: Ok(Default::default()),
+                }
+            }
+        }
+        impl AuthorizeSubScope {
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn picture<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.picture = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for picture: {e}")
+                    });
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AuthorizeSubScope> for super::AuthorizeSubScope {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AuthorizeSubScope,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    description: value.description?,
+                    id: value.id?,
+                    name: value.name?,
+                    picture: value.picture?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AuthorizeSubScope> for AuthorizeSubScope {
+            fn from(value: super::AuthorizeSubScope) -> Self {
+                Self {
+                    description: Ok(value.description),
+                    id: Ok(value.id),
+                    name: Ok(value.name),
+                    picture: Ok(value.picture),
+                    url: Ok(value.url),
+                }
+            }
+        }
         #[derive(Clone, Debug)]
         pub struct BindProviderRequest {
             provider_token: ::std::result::Result<
@@ -1511,6 +2901,50 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct CheckUsernameRequest {
+            username: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CheckUsernameRequest {
+            fn default() -> Self {
+                Self {
+                    username: Err("no value supplied for username".to_string()),
+                }
+            }
+        }
+        impl CheckUsernameRequest {
+            pub fn username<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.username = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for username: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CheckUsernameRequest>
+        for super::CheckUsernameRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CheckUsernameRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { username: value.username? })
+            }
+        }
+        impl ::std::convert::From<super::CheckUsernameRequest> for CheckUsernameRequest {
+            fn from(value: super::CheckUsernameRequest) -> Self {
+                Self {
+                    username: Ok(value.username),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct ClientCredentialRequest {
             grant_type: ::std::result::Result<
                 ::std::string::String,
@@ -1724,6 +3158,10 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            verification_uri: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             verification_uri_complete: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -1740,6 +3178,7 @@ pub mod types {
                     expires_in: Ok(Default::default()),
                     interval: Ok(Default::default()),
                     user_code: Ok(Default::default()),
+                    verification_uri: Ok(Default::default()),
                     verification_uri_complete: Ok(Default::default()),
                     verification_url: Ok(Default::default()),
                 }
@@ -1794,6 +3233,20 @@ pub mod types {
                     });
                 self
             }
+            pub fn verification_uri<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.verification_uri = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for verification_uri: {e}"
+                        )
+                    });
+                self
+            }
             pub fn verification_uri_complete<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1833,6 +3286,7 @@ pub mod types {
                     expires_in: value.expires_in?,
                     interval: value.interval?,
                     user_code: value.user_code?,
+                    verification_uri: value.verification_uri?,
                     verification_uri_complete: value.verification_uri_complete?,
                     verification_url: value.verification_url?,
                 })
@@ -1845,6 +3299,7 @@ pub mod types {
                     expires_in: Ok(value.expires_in),
                     interval: Ok(value.interval),
                     user_code: Ok(value.user_code),
+                    verification_uri: Ok(value.verification_uri),
                     verification_uri_complete: Ok(value.verification_uri_complete),
                     verification_url: Ok(value.verification_url),
                 }
@@ -1864,7 +3319,19 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            encrypt_new_password: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            encrypt_password: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             gender: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            new_password: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
@@ -1872,7 +3339,15 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            password: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             phone: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            public_key_thumbprint: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
@@ -1891,9 +3366,14 @@ pub mod types {
                     avatar_url: Ok(Default::default()),
                     description: Ok(Default::default()),
                     email: Ok(Default::default()),
+                    encrypt_new_password: Ok(Default::default()),
+                    encrypt_password: Ok(Default::default()),
                     gender: Ok(Default::default()),
+                    new_password: Ok(Default::default()),
                     nickname: Ok(Default::default()),
+                    password: Ok(Default::default()),
                     phone: Ok(Default::default()),
+                    public_key_thumbprint: Ok(Default::default()),
                     user_id: Ok(Default::default()),
                     username: Ok(Default::default()),
                 }
@@ -1936,6 +3416,34 @@ pub mod types {
                     });
                 self
             }
+            pub fn encrypt_new_password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.encrypt_new_password = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for encrypt_new_password: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn encrypt_password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.encrypt_password = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for encrypt_password: {e}"
+                        )
+                    });
+                self
+            }
             pub fn gender<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1945,6 +3453,18 @@ pub mod types {
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for gender: {e}")
+                    });
+                self
+            }
+            pub fn new_password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.new_password = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for new_password: {e}")
                     });
                 self
             }
@@ -1960,6 +3480,18 @@ pub mod types {
                     });
                 self
             }
+            pub fn password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for password: {e}")
+                    });
+                self
+            }
             pub fn phone<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1969,6 +3501,20 @@ pub mod types {
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for phone: {e}")
+                    });
+                self
+            }
+            pub fn public_key_thumbprint<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.public_key_thumbprint = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for public_key_thumbprint: {e}"
+                        )
                     });
                 self
             }
@@ -2007,9 +3553,14 @@ pub mod types {
                     avatar_url: value.avatar_url?,
                     description: value.description?,
                     email: value.email?,
+                    encrypt_new_password: value.encrypt_new_password?,
+                    encrypt_password: value.encrypt_password?,
                     gender: value.gender?,
+                    new_password: value.new_password?,
                     nickname: value.nickname?,
+                    password: value.password?,
                     phone: value.phone?,
+                    public_key_thumbprint: value.public_key_thumbprint?,
                     user_id: value.user_id?,
                     username: value.username?,
                 })
@@ -2022,9 +3573,14 @@ pub mod types {
                     avatar_url: Ok(value.avatar_url),
                     description: Ok(value.description),
                     email: Ok(value.email),
+                    encrypt_new_password: Ok(value.encrypt_new_password),
+                    encrypt_password: Ok(value.encrypt_password),
                     gender: Ok(value.gender),
+                    new_password: Ok(value.new_password),
                     nickname: Ok(value.nickname),
+                    password: Ok(value.password),
                     phone: Ok(value.phone),
+                    public_key_thumbprint: Ok(value.public_key_thumbprint),
                     user_id: Ok(value.user_id),
                     username: Ok(value.username),
                 }
@@ -2113,7 +3669,97 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct GrantProviderParams {
+            appid: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            provider_code_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for GrantProviderParams {
+            fn default() -> Self {
+                Self {
+                    appid: Ok(Default::default()),
+                    code: Ok(Default::default()),
+                    provider_code_type: Ok(Default::default()),
+                }
+            }
+        }
+        impl GrantProviderParams {
+            pub fn appid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.appid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for appid: {e}")
+                    });
+                self
+            }
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn provider_code_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider_code_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for provider_code_type: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<GrantProviderParams>
+        for super::GrantProviderParams {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: GrantProviderParams,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    appid: value.appid?,
+                    code: value.code?,
+                    provider_code_type: value.provider_code_type?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::GrantProviderParams> for GrantProviderParams {
+            fn from(value: super::GrantProviderParams) -> Self {
+                Self {
+                    appid: Ok(value.appid),
+                    code: Ok(value.code),
+                    provider_code_type: Ok(value.provider_code_type),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct GrantProviderTokenRequest {
+            client_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             provider_access_token: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -2130,6 +3776,10 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            provider_params: ::std::result::Result<
+                ::std::option::Option<super::GrantProviderParams>,
+                ::std::string::String,
+            >,
             provider_redirect_uri: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -2138,15 +3788,29 @@ pub mod types {
         impl ::std::default::Default for GrantProviderTokenRequest {
             fn default() -> Self {
                 Self {
+                    client_id: Ok(Default::default()),
                     provider_access_token: Ok(Default::default()),
                     provider_code: Ok(Default::default()),
                     provider_id: Err("no value supplied for provider_id".to_string()),
                     provider_id_token: Ok(Default::default()),
+                    provider_params: Ok(Default::default()),
                     provider_redirect_uri: Ok(Default::default()),
                 }
             }
         }
         impl GrantProviderTokenRequest {
+            pub fn client_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_id: {e}")
+                    });
+                self
+            }
             pub fn provider_access_token<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2199,6 +3863,22 @@ pub mod types {
                     });
                 self
             }
+            pub fn provider_params<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::GrantProviderParams>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider_params = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for provider_params: {e}"
+                        )
+                    });
+                self
+            }
             pub fn provider_redirect_uri<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2221,10 +3901,12 @@ pub mod types {
                 value: GrantProviderTokenRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    client_id: value.client_id?,
                     provider_access_token: value.provider_access_token?,
                     provider_code: value.provider_code?,
                     provider_id: value.provider_id?,
                     provider_id_token: value.provider_id_token?,
+                    provider_params: value.provider_params?,
                     provider_redirect_uri: value.provider_redirect_uri?,
                 })
             }
@@ -2233,10 +3915,12 @@ pub mod types {
         for GrantProviderTokenRequest {
             fn from(value: super::GrantProviderTokenRequest) -> Self {
                 Self {
+                    client_id: Ok(value.client_id),
                     provider_access_token: Ok(value.provider_access_token),
                     provider_code: Ok(value.provider_code),
                     provider_id: Ok(value.provider_id),
                     provider_id_token: Ok(value.provider_id_token),
+                    provider_params: Ok(value.provider_params),
                     provider_redirect_uri: Ok(value.provider_redirect_uri),
                 }
             }
@@ -2252,6 +3936,14 @@ pub mod types {
                 ::std::string::String,
             >,
             code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            code_verifier: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            device_code: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
@@ -2290,6 +3982,8 @@ pub mod types {
                     client_id: Ok(Default::default()),
                     client_secret: Ok(Default::default()),
                     code: Ok(Default::default()),
+                    code_verifier: Ok(Default::default()),
+                    device_code: Ok(Default::default()),
                     grant_type: Err("no value supplied for grant_type".to_string()),
                     nonce: Ok(Default::default()),
                     password: Ok(Default::default()),
@@ -2334,6 +4028,30 @@ pub mod types {
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn code_verifier<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code_verifier = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code_verifier: {e}")
+                    });
+                self
+            }
+            pub fn device_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.device_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for device_code: {e}")
                     });
                 self
             }
@@ -2431,6 +4149,8 @@ pub mod types {
                     client_id: value.client_id?,
                     client_secret: value.client_secret?,
                     code: value.code?,
+                    code_verifier: value.code_verifier?,
+                    device_code: value.device_code?,
                     grant_type: value.grant_type?,
                     nonce: value.nonce?,
                     password: value.password?,
@@ -2447,6 +4167,8 @@ pub mod types {
                     client_id: Ok(value.client_id),
                     client_secret: Ok(value.client_secret),
                     code: Ok(value.code),
+                    code_verifier: Ok(value.code_verifier),
+                    device_code: Ok(value.device_code),
                     grant_type: Ok(value.grant_type),
                     nonce: Ok(value.nonce),
                     password: Ok(value.password),
@@ -2887,6 +4609,14 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct PatchProviderTokenRequest {
+            client_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            provider_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             provider_params: ::std::result::Result<
                 ::std::option::Option<super::ProviderParams>,
                 ::std::string::String,
@@ -2899,6 +4629,8 @@ pub mod types {
         impl ::std::default::Default for PatchProviderTokenRequest {
             fn default() -> Self {
                 Self {
+                    client_id: Ok(Default::default()),
+                    provider_id: Ok(Default::default()),
                     provider_params: Ok(Default::default()),
                     provider_token: Err(
                         "no value supplied for provider_token".to_string(),
@@ -2907,6 +4639,30 @@ pub mod types {
             }
         }
         impl PatchProviderTokenRequest {
+            pub fn client_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_id: {e}")
+                    });
+                self
+            }
+            pub fn provider_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for provider_id: {e}")
+                    });
+                self
+            }
             pub fn provider_params<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<super::ProviderParams>>,
@@ -2943,6 +4699,8 @@ pub mod types {
                 value: PatchProviderTokenRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    client_id: value.client_id?,
+                    provider_id: value.provider_id?,
                     provider_params: value.provider_params?,
                     provider_token: value.provider_token?,
                 })
@@ -2952,6 +4710,8 @@ pub mod types {
         for PatchProviderTokenRequest {
             fn from(value: super::PatchProviderTokenRequest) -> Self {
                 Self {
+                    client_id: Ok(value.client_id),
+                    provider_id: Ok(value.provider_id),
                     provider_params: Ok(value.provider_params),
                     provider_token: Ok(value.provider_token),
                 }
@@ -2959,6 +4719,10 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct ProviderParams {
+            code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             encrypted_data: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -2967,16 +4731,34 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            provider_code_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for ProviderParams {
             fn default() -> Self {
                 Self {
+                    code: Ok(Default::default()),
                     encrypted_data: Ok(Default::default()),
                     iv: Ok(Default::default()),
+                    provider_code_type: Ok(Default::default()),
                 }
             }
         }
         impl ProviderParams {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
             pub fn encrypted_data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3001,6 +4783,20 @@ pub mod types {
                     .map_err(|e| format!("error converting supplied value for iv: {e}"));
                 self
             }
+            pub fn provider_code_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider_code_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for provider_code_type: {e}"
+                        )
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<ProviderParams> for super::ProviderParams {
             type Error = super::error::ConversionError;
@@ -3008,16 +4804,20 @@ pub mod types {
                 value: ProviderParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    code: value.code?,
                     encrypted_data: value.encrypted_data?,
                     iv: value.iv?,
+                    provider_code_type: value.provider_code_type?,
                 })
             }
         }
         impl ::std::convert::From<super::ProviderParams> for ProviderParams {
             fn from(value: super::ProviderParams) -> Self {
                 Self {
+                    code: Ok(value.code),
                     encrypted_data: Ok(value.encrypted_data),
                     iv: Ok(value.iv),
+                    provider_code_type: Ok(value.provider_code_type),
                 }
             }
         }
@@ -3177,6 +4977,119 @@ pub mod types {
                     provider: Ok(value.provider),
                     provider_id: Ok(value.provider_id),
                     sub: Ok(value.sub),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ProviderSubTypeRequest {
+            provider_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ProviderSubTypeRequest {
+            fn default() -> Self {
+                Self {
+                    provider_id: Err("no value supplied for provider_id".to_string()),
+                }
+            }
+        }
+        impl ProviderSubTypeRequest {
+            pub fn provider_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for provider_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ProviderSubTypeRequest>
+        for super::ProviderSubTypeRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ProviderSubTypeRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    provider_id: value.provider_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ProviderSubTypeRequest>
+        for ProviderSubTypeRequest {
+            fn from(value: super::ProviderSubTypeRequest) -> Self {
+                Self {
+                    provider_id: Ok(value.provider_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ProviderSubTypeResponse {
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            provider_sub_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ProviderSubTypeResponse {
+            fn default() -> Self {
+                Self {
+                    id: Ok(Default::default()),
+                    provider_sub_type: Ok(Default::default()),
+                }
+            }
+        }
+        impl ProviderSubTypeResponse {
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn provider_sub_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider_sub_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for provider_sub_type: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ProviderSubTypeResponse>
+        for super::ProviderSubTypeResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ProviderSubTypeResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    id: value.id?,
+                    provider_sub_type: value.provider_sub_type?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ProviderSubTypeResponse>
+        for ProviderSubTypeResponse {
+            fn from(value: super::ProviderSubTypeResponse) -> Self {
+                Self {
+                    id: Ok(value.id),
+                    provider_sub_type: Ok(value.provider_sub_type),
                 }
             }
         }
@@ -3401,6 +5314,317 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct QrCodeRequest {
+            env_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            wx_app_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for QrCodeRequest {
+            fn default() -> Self {
+                Self {
+                    env_id: Err("no value supplied for env_id".to_string()),
+                    wx_app_id: Err("no value supplied for wx_app_id".to_string()),
+                }
+            }
+        }
+        impl QrCodeRequest {
+            pub fn env_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.env_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for env_id: {e}")
+                    });
+                self
+            }
+            pub fn wx_app_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.wx_app_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for wx_app_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<QrCodeRequest> for super::QrCodeRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: QrCodeRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    env_id: value.env_id?,
+                    wx_app_id: value.wx_app_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::QrCodeRequest> for QrCodeRequest {
+            fn from(value: super::QrCodeRequest) -> Self {
+                Self {
+                    env_id: Ok(value.env_id),
+                    wx_app_id: Ok(value.wx_app_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct QrCodeResponse {
+            expires_in: ::std::result::Result<
+                ::std::option::Option<i32>,
+                ::std::string::String,
+            >,
+            qr_code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            qr_code_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for QrCodeResponse {
+            fn default() -> Self {
+                Self {
+                    expires_in: Ok(Default::default()),
+                    qr_code: Ok(Default::default()),
+                    qr_code_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl QrCodeResponse {
+            pub fn expires_in<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_in = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_in: {e}")
+                    });
+                self
+            }
+            pub fn qr_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.qr_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for qr_code: {e}")
+                    });
+                self
+            }
+            pub fn qr_code_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.qr_code_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for qr_code_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<QrCodeResponse> for super::QrCodeResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: QrCodeResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    expires_in: value.expires_in?,
+                    qr_code: value.qr_code?,
+                    qr_code_id: value.qr_code_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::QrCodeResponse> for QrCodeResponse {
+            fn from(value: super::QrCodeResponse) -> Self {
+                Self {
+                    expires_in: Ok(value.expires_in),
+                    qr_code: Ok(value.qr_code),
+                    qr_code_id: Ok(value.qr_code_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct QrCodeStatusRequest {
+            env_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            qr_code_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            wx_app_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for QrCodeStatusRequest {
+            fn default() -> Self {
+                Self {
+                    env_id: Err("no value supplied for env_id".to_string()),
+                    qr_code_id: Err("no value supplied for qr_code_id".to_string()),
+                    wx_app_id: Err("no value supplied for wx_app_id".to_string()),
+                }
+            }
+        }
+        impl QrCodeStatusRequest {
+            pub fn env_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.env_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for env_id: {e}")
+                    });
+                self
+            }
+            pub fn qr_code_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.qr_code_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for qr_code_id: {e}")
+                    });
+                self
+            }
+            pub fn wx_app_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.wx_app_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for wx_app_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<QrCodeStatusRequest>
+        for super::QrCodeStatusRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: QrCodeStatusRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    env_id: value.env_id?,
+                    qr_code_id: value.qr_code_id?,
+                    wx_app_id: value.wx_app_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::QrCodeStatusRequest> for QrCodeStatusRequest {
+            fn from(value: super::QrCodeStatusRequest) -> Self {
+                Self {
+                    env_id: Ok(value.env_id),
+                    qr_code_id: Ok(value.qr_code_id),
+                    wx_app_id: Ok(value.wx_app_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct QrCodeStatusResponse {
+            expires_in: ::std::result::Result<
+                ::std::option::Option<i32>,
+                ::std::string::String,
+            >,
+            provider_token: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for QrCodeStatusResponse {
+            fn default() -> Self {
+                Self {
+                    expires_in: Ok(Default::default()),
+                    provider_token: Ok(Default::default()),
+                    status: Ok(Default::default()),
+                }
+            }
+        }
+        impl QrCodeStatusResponse {
+            pub fn expires_in<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_in = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_in: {e}")
+                    });
+                self
+            }
+            pub fn provider_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider_token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for provider_token: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<QrCodeStatusResponse>
+        for super::QrCodeStatusResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: QrCodeStatusResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    expires_in: value.expires_in?,
+                    provider_token: value.provider_token?,
+                    status: value.status?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::QrCodeStatusResponse> for QrCodeStatusResponse {
+            fn from(value: super::QrCodeStatusResponse) -> Self {
+                Self {
+                    expires_in: Ok(value.expires_in),
+                    provider_token: Ok(value.provider_token),
+                    status: Ok(value.status),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct QueriedUser {
             email: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -3566,7 +5790,7 @@ pub mod types {
                 ::std::string::String,
             >,
             total: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::Count>,
                 ::std::string::String,
             >,
         }
@@ -3593,7 +5817,7 @@ pub mod types {
             }
             pub fn total<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Count>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.total = value
@@ -3772,6 +5996,291 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct SecurityHistoryResponse {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::SecurityRecord>,
+                ::std::string::String,
+            >,
+            next_page_token: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SecurityHistoryResponse {
+            fn default() -> Self {
+                Self {
+                    data: Ok(Default::default()),
+                    next_page_token: Ok(Default::default()),
+                }
+            }
+        }
+        impl SecurityHistoryResponse {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SecurityRecord>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn next_page_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next_page_token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for next_page_token: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SecurityHistoryResponse>
+        for super::SecurityHistoryResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SecurityHistoryResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    next_page_token: value.next_page_token?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SecurityHistoryResponse>
+        for SecurityHistoryResponse {
+            fn from(value: super::SecurityHistoryResponse) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    next_page_token: Ok(value.next_page_token),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SecurityRecord {
+            action: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            client_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            created_at: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            device_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            ip: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            meta: ::std::result::Result<
+                ::std::option::Option<super::SecurityRecordMeta>,
+                ::std::string::String,
+            >,
+            user_agent: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SecurityRecord {
+            fn default() -> Self {
+                Self {
+                    action: Ok(Default::default()),
+                    client_id: Ok(Default::default()),
+                    created_at: Ok(Default::default()),
+                    device_id: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    ip: Ok(Default::default()),
+                    meta: Ok(Default::default()),
+                    user_agent: Ok(Default::default()),
+                }
+            }
+        }
+        impl SecurityRecord {
+            pub fn action<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.action = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for action: {e}")
+                    });
+                self
+            }
+            pub fn client_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_id: {e}")
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn device_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.device_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for device_id: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn ip<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ip = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for ip: {e}"));
+                self
+            }
+            pub fn meta<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::SecurityRecordMeta>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for meta: {e}")
+                    });
+                self
+            }
+            pub fn user_agent<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_agent = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_agent: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SecurityRecord> for super::SecurityRecord {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SecurityRecord,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    action: value.action?,
+                    client_id: value.client_id?,
+                    created_at: value.created_at?,
+                    device_id: value.device_id?,
+                    id: value.id?,
+                    ip: value.ip?,
+                    meta: value.meta?,
+                    user_agent: value.user_agent?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SecurityRecord> for SecurityRecord {
+            fn from(value: super::SecurityRecord) -> Self {
+                Self {
+                    action: Ok(value.action),
+                    client_id: Ok(value.client_id),
+                    created_at: Ok(value.created_at),
+                    device_id: Ok(value.device_id),
+                    id: Ok(value.id),
+                    ip: Ok(value.ip),
+                    meta: Ok(value.meta),
+                    user_agent: Ok(value.user_agent),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SecurityRecordMeta {
+            from: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SecurityRecordMeta {
+            fn default() -> Self {
+                Self {
+                    from: Ok(Default::default()),
+                }
+            }
+        }
+        impl SecurityRecordMeta {
+            pub fn from<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SecurityRecordMeta> for super::SecurityRecordMeta {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SecurityRecordMeta,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { from: value.from? })
+            }
+        }
+        impl ::std::convert::From<super::SecurityRecordMeta> for SecurityRecordMeta {
+            fn from(value: super::SecurityRecordMeta) -> Self {
+                Self { from: Ok(value.from) }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct SendVerificationRequest {
             client_id: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -3904,12 +6413,17 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            provider_token: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for SignInAnonymouslyRequest {
             fn default() -> Self {
                 Self {
                     client_id: Ok(Default::default()),
                     client_secret: Ok(Default::default()),
+                    provider_token: Ok(Default::default()),
                 }
             }
         }
@@ -3938,6 +6452,20 @@ pub mod types {
                     });
                 self
             }
+            pub fn provider_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider_token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for provider_token: {e}"
+                        )
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<SignInAnonymouslyRequest>
         for super::SignInAnonymouslyRequest {
@@ -3948,6 +6476,7 @@ pub mod types {
                 Ok(Self {
                     client_id: value.client_id?,
                     client_secret: value.client_secret?,
+                    provider_token: value.provider_token?,
                 })
             }
         }
@@ -3957,6 +6486,7 @@ pub mod types {
                 Self {
                     client_id: Ok(value.client_id),
                     client_secret: Ok(value.client_secret),
+                    provider_token: Ok(value.provider_token),
                 }
             }
         }
@@ -4024,7 +6554,19 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct SignInRequest {
+            client_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            params: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             password: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            public_key_thumbprint: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
@@ -4032,7 +6574,15 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            verification_code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             verification_token: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            verify_opt: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
@@ -4040,13 +6590,42 @@ pub mod types {
         impl ::std::default::Default for SignInRequest {
             fn default() -> Self {
                 Self {
+                    client_id: Ok(Default::default()),
+                    params: Ok(Default::default()),
                     password: Ok(Default::default()),
+                    public_key_thumbprint: Ok(Default::default()),
                     username: Ok(Default::default()),
+                    verification_code: Ok(Default::default()),
                     verification_token: Ok(Default::default()),
+                    verify_opt: Ok(Default::default()),
                 }
             }
         }
         impl SignInRequest {
+            pub fn client_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_id: {e}")
+                    });
+                self
+            }
+            pub fn params<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.params = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for params: {e}")
+                    });
+                self
+            }
             pub fn password<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4059,6 +6638,20 @@ pub mod types {
                     });
                 self
             }
+            pub fn public_key_thumbprint<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.public_key_thumbprint = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for public_key_thumbprint: {e}"
+                        )
+                    });
+                self
+            }
             pub fn username<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4068,6 +6661,20 @@ pub mod types {
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for username: {e}")
+                    });
+                self
+            }
+            pub fn verification_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.verification_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for verification_code: {e}"
+                        )
                     });
                 self
             }
@@ -4085,6 +6692,18 @@ pub mod types {
                     });
                 self
             }
+            pub fn verify_opt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.verify_opt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for verify_opt: {e}")
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<SignInRequest> for super::SignInRequest {
             type Error = super::error::ConversionError;
@@ -4092,18 +6711,28 @@ pub mod types {
                 value: SignInRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    client_id: value.client_id?,
+                    params: value.params?,
                     password: value.password?,
+                    public_key_thumbprint: value.public_key_thumbprint?,
                     username: value.username?,
+                    verification_code: value.verification_code?,
                     verification_token: value.verification_token?,
+                    verify_opt: value.verify_opt?,
                 })
             }
         }
         impl ::std::convert::From<super::SignInRequest> for SignInRequest {
             fn from(value: super::SignInRequest) -> Self {
                 Self {
+                    client_id: Ok(value.client_id),
+                    params: Ok(value.params),
                     password: Ok(value.password),
+                    public_key_thumbprint: Ok(value.public_key_thumbprint),
                     username: Ok(value.username),
+                    verification_code: Ok(value.verification_code),
                     verification_token: Ok(value.verification_token),
+                    verify_opt: Ok(value.verify_opt),
                 }
             }
         }
@@ -4328,6 +6957,14 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct SignUpRequest {
+            anonymous_token: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            client_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             email: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -4369,13 +7006,19 @@ pub mod types {
                 ::std::string::String,
             >,
             verification_token: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
+            >,
+            verify_opt: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
         }
         impl ::std::default::Default for SignUpRequest {
             fn default() -> Self {
                 Self {
+                    anonymous_token: Ok(Default::default()),
+                    client_id: Ok(Default::default()),
                     email: Ok(Default::default()),
                     gender: Ok(Default::default()),
                     locale: Ok(Default::default()),
@@ -4386,13 +7029,38 @@ pub mod types {
                     provider_token: Ok(Default::default()),
                     username: Ok(Default::default()),
                     verification_code: Ok(Default::default()),
-                    verification_token: Err(
-                        "no value supplied for verification_token".to_string(),
-                    ),
+                    verification_token: Ok(Default::default()),
+                    verify_opt: Ok(Default::default()),
                 }
             }
         }
         impl SignUpRequest {
+            pub fn anonymous_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.anonymous_token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for anonymous_token: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn client_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_id: {e}")
+                    });
+                self
+            }
             pub fn email<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4519,7 +7187,7 @@ pub mod types {
             }
             pub fn verification_token<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.verification_token = value
@@ -4531,6 +7199,18 @@ pub mod types {
                     });
                 self
             }
+            pub fn verify_opt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.verify_opt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for verify_opt: {e}")
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<SignUpRequest> for super::SignUpRequest {
             type Error = super::error::ConversionError;
@@ -4538,6 +7218,8 @@ pub mod types {
                 value: SignUpRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    anonymous_token: value.anonymous_token?,
+                    client_id: value.client_id?,
                     email: value.email?,
                     gender: value.gender?,
                     locale: value.locale?,
@@ -4549,12 +7231,15 @@ pub mod types {
                     username: value.username?,
                     verification_code: value.verification_code?,
                     verification_token: value.verification_token?,
+                    verify_opt: value.verify_opt?,
                 })
             }
         }
         impl ::std::convert::From<super::SignUpRequest> for SignUpRequest {
             fn from(value: super::SignUpRequest) -> Self {
                 Self {
+                    anonymous_token: Ok(value.anonymous_token),
+                    client_id: Ok(value.client_id),
                     email: Ok(value.email),
                     gender: Ok(value.gender),
                     locale: Ok(value.locale),
@@ -4566,6 +7251,7 @@ pub mod types {
                     username: Ok(value.username),
                     verification_code: Ok(value.verification_code),
                     verification_token: Ok(value.verification_token),
+                    verify_opt: Ok(value.verify_opt),
                 }
             }
         }
@@ -5692,6 +8378,10 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for UserProfile {
             fn default() -> Self {
@@ -5723,6 +8413,7 @@ pub mod types {
                     user_source: Ok(Default::default()),
                     username: Ok(Default::default()),
                     zoneinfo: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
                 }
             }
         }
@@ -6059,6 +8750,20 @@ pub mod types {
                     });
                 self
             }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<UserProfile> for super::UserProfile {
             type Error = super::error::ConversionError;
@@ -6093,6 +8798,7 @@ pub mod types {
                     user_source: value.user_source?,
                     username: value.username?,
                     zoneinfo: value.zoneinfo?,
+                    extra: value.extra?,
                 })
             }
         }
@@ -6126,6 +8832,7 @@ pub mod types {
                     user_source: Ok(value.user_source),
                     username: Ok(value.username),
                     zoneinfo: Ok(value.zoneinfo),
+                    extra: Ok(value.extra),
                 }
             }
         }
@@ -6559,6 +9266,146 @@ pub mod types {
                 }
             }
         }
+        #[derive(Clone, Debug)]
+        pub struct WedaUserInfo {
+            email: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            phone_number: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            picture: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            sub: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            username: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for WedaUserInfo {
+            fn default() -> Self {
+                Self {
+                    email: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    phone_number: Ok(Default::default()),
+                    picture: Ok(Default::default()),
+                    sub: Ok(Default::default()),
+                    username: Ok(Default::default()),
+                }
+            }
+        }
+        impl WedaUserInfo {
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn phone_number<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.phone_number = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for phone_number: {e}")
+                    });
+                self
+            }
+            pub fn picture<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.picture = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for picture: {e}")
+                    });
+                self
+            }
+            pub fn sub<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sub = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sub: {e}")
+                    });
+                self
+            }
+            pub fn username<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.username = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for username: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<WedaUserInfo> for super::WedaUserInfo {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WedaUserInfo,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    email: value.email?,
+                    name: value.name?,
+                    phone_number: value.phone_number?,
+                    picture: value.picture?,
+                    sub: value.sub?,
+                    username: value.username?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::WedaUserInfo> for WedaUserInfo {
+            fn from(value: super::WedaUserInfo) -> Self {
+                Self {
+                    email: Ok(value.email),
+                    name: Ok(value.name),
+                    phone_number: Ok(value.phone_number),
+                    picture: Ok(value.picture),
+                    sub: Ok(value.sub),
+                    username: Ok(value.username),
+                }
+            }
+        }
     }
     /// Error types.
     pub mod error {
@@ -6598,9 +9445,15 @@ pub mod types {
 
 Hand-written OpenAPI description of the Tencent CloudBase Auth v1 HTTP API
 (`/auth/v1/...`), used to generate the typed client of the `cloudbase-auth` crate.
-It covers the 25 operations of the official HTTP API docs plus 12 operations that the
-official JavaScript SDKs call (profile editing, contact change, user query, provider
-transfer, device revocation, captcha init, device code, provider token patch).
+It covers the 43 `/auth/v1` operations that the newest official JavaScript client,
+`@cloudbase/oauth` 3.3.3, calls (25 of them are also in the official HTTP API docs),
+plus 4 operations it does not call: `POST /auth/v1/token/clientCredential` and
+`GET /auth/v1/token/introspect` (HTTP API docs; the server SDK), `POST /auth/v1/captcha/init`
+and `PATCH /auth/v1/user/me` (older SDK builds). Every operation's description ends with
+a `Source:` line naming where it comes from; SDK places are files under the npm package's
+`src/` (`auth/apis.ts`, `auth/models.ts`, `oauth2client/oauth2client.ts`). Where 3.3.3 and
+older builds answer in different forms (e.g. `total` of `GET /auth/v1/user/query`), the
+schema accepts both.
 
 ## Base URLs
 
@@ -6667,15 +9520,21 @@ likely HTTP status mapping is `invalid_argument` 400, `unauthenticated` 401,
 (`invalid_request`, `invalid_grant`, `invalid_scope`, ...) and auth-specific names
 (`captcha_required`, `captcha_invalid`, `invalid_password`, `password_not_set`,
 `invalid_status`, `user_pending`, `user_blocked`, `invalid_verification_code`, ...).
+`@cloudbase/oauth` 3.3.3 adds the names it says the server really returns for bad
+credentials and disabled sign-in methods (`src/auth/consts.ts:121-128`):
+`invalid_username_or_password`, `invalid_credentials`, `wrong_password`,
+`user_not_found`, `provider_not_enabled`, `login_method_disabled`.
 
 ## Captcha
 
 When a call fails with `captcha_required` (or `captcha_invalid`), obtain a captcha token
-(`POST /auth/v1/captcha/data`, show the image, `POST /auth/v1/captcha/data/verify`; or the
-browser flow `POST /auth/v1/captcha/init`) and repeat the original call once with the
-header `x-captcha-token: <captcha_token>` (the official SDKs send the query parameter
-`captcha_token=<captcha_token>` instead; servers accept both). Like the device and request
-ids, this header is added by the handwritten layer.
+(`POST /auth/v1/captcha/data`, show the image, `POST /auth/v1/captcha/data/verify`; the
+official client 3.3.3 does this on every platform, `src/captcha/captcha.ts:113-130`) and
+repeat the original call once with the query parameter `captcha_token=<captcha_token>`,
+which is what 3.3.3 sends (`src/captcha/captcha.ts:133-141`). The handwritten layer sends
+the header `x-captcha-token: <captcha_token>` instead; that the server accepts the header
+is inferred from older SDK builds, not documented. Like the device and request ids, it is
+added by the handwritten layer.
 
 
 Version: 1.0.0*/
@@ -6745,10 +9604,13 @@ impl Client {
 Returns an image captcha (`data` is a `data:image/...;base64,` URL) and the `token`
 that identifies it, valid 300 s. Show the image, then send the user's answer to
 `POST /auth/v1/captcha/data/verify`. Only available when no external captcha
-service is enabled for the environment. The body may be `{}`; the mini-program SDK
-sends `state` and an empty `redirect_uri`.
+service is enabled for the environment. The body may be `{}`; `@cloudbase/oauth`
+3.3.3 sends `state` and an empty `redirect_uri` on every platform
+(`src/captcha/captcha.ts:113-125`).
 
 Errors by `error`: `invalid_argument`, `failed_precondition`, `resource_exhausted`.
+
+Source: the official HTTP API docs; `@cloudbase/oauth` 3.3.3 captcha flow and `createCaptchaData` (src/captcha/captcha.ts:113-125, src/auth/apis.ts:1151-1157).
 
 
 Sends a `POST` request to `/auth/v1/captcha/data`
@@ -6775,6 +9637,8 @@ blocked call once with the header `x-captcha-token: <captcha_token>`.
 Errors by `error`: `invalid_captcha`, `captcha_expired`, `captcha_used`,
 `captcha_invalid`.
 
+Source: the official HTTP API docs; `@cloudbase/oauth` 3.3.3 captcha flow and `verifyCaptchaData` (src/auth/apis.ts:1143-1149).
+
 
 Sends a `POST` request to `/auth/v1/captcha/data/verify`
 
@@ -6793,13 +9657,17 @@ let response = client.verify_captcha_data()
     }
     /**Start the browser captcha flow
 
-Browser captcha flow used by the official SDK. `redirect_uri` is the current page URL
+Browser captcha flow of older official SDK builds; `@cloudbase/oauth` 3.3.3 keeps only
+the path constant (`src/auth/consts.ts:48`) and uses `POST /auth/v1/captcha/data`
+instead. `redirect_uri` is the current page URL
 with `?__captcha=on`, `state` is `<METHOD>:<url>` of the blocked call. If the answer
 holds a `captcha_token` it can be used at once; otherwise open `url` (e.g. in an
 iframe) and receive `captcha_token` and `expires_in` back through the redirect query
 or a postMessage. SDK-only operation, not in the HTTP API docs.
 
 Errors by `error`: `invalid_argument`, `permission_denied`.
+
+Source: older SDK builds (S22 captcha.ts, W15); `@cloudbase/oauth` 3.3.3 keeps only the path constant (src/auth/consts.ts:48) and never calls it.
 
 
 Sends a `POST` request to `/auth/v1/captcha/init`
@@ -6825,6 +9693,8 @@ build mistakenly calls `GET /auth/v1/user/me?username=...` for this.)
 
 Errors by `error`: `invalid_argument`.
 
+Source: `@cloudbase/oauth` 3.3.3 `checkIfUserExist` (src/auth/apis.ts:1049-1055).
+
 
 Sends a `GET` request to `/auth/v1/checkIfUserExist`
 
@@ -6841,16 +9711,43 @@ let response = client.check_user_exists()
     pub fn check_user_exists(&self) -> builder::CheckUserExists<'_> {
         builder::CheckUserExists::new(self)
     }
+    /**Check a username (SDK sends a GET with a JSON body)
+
+Checks that a username is valid and free for the signed-in user. 3.3.3 sends the
+username as a JSON body of a GET request, which `fetch` refuses, so through the SDK's
+default request function this call fails client-side and never reaches the server;
+the body is described here as the SDK declares it. The answer is empty.
+
+Source: `@cloudbase/oauth` 3.3.3 `checkUsername` (src/auth/apis.ts:1041-1047; type `CheckUsernameRequest` src/auth/models.ts:576-578). Not in the HTTP API docs.
+
+
+Sends a `GET` request to `/auth/v1/checkUsername`
+
+```ignore
+let response = client.check_username()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn check_username(&self) -> builder::CheckUsername<'_> {
+        builder::CheckUsername::new(self)
+    }
     /**Start the device authorization flow
 
-Starts an OAuth device authorization: returns a `device_code` for this device and a
-`user_code` the user confirms at `verification_url` on another, signed-in device;
-poll no faster than every `interval` seconds until `expires_in` elapses. Flow states
-seen in the SDK: `ACCOMPLISHED`, `WAITING_CONNECT`, `WAITING_CONSENT`,
-`ACCESS_DENIED`. SDK-only operation, not in the HTTP API docs (one SDK line sends it
-with a bearer token, another with client identification).
+Starts an OAuth device authorization (RFC 8628): returns a `device_code` for this
+device and a `user_code` the user confirms at `verification_uri` on another, signed-in
+device (`POST /auth/v1/user/device/authorize`); meanwhile this device polls
+`POST /auth/v1/token` with the device-code grant no faster than every `interval`
+seconds until `expires_in` elapses. 3.3.3 names the page `verification_uri`
+(`src/auth/models.ts:561`, the RFC name); older builds answered `verification_url`;
+accept both. 3.3.3 sends this call with the bearer token of the current session
+(`withCredentials`, `src/auth/apis.ts:1012-1018`); older builds sent client
+identification, which is how a device without a session calls it. SDK-only operation,
+not in the HTTP API docs.
 
 Errors by `error`: `invalid_argument`, `unauthorized_client`, `invalid_scope`.
+
+Source: `@cloudbase/oauth` 3.3.3 `deviceAuthorize` (src/auth/apis.ts:1012-1018).
 
 
 Sends a `POST` request to `/auth/v1/device/code`
@@ -6868,6 +9765,48 @@ let response = client.request_device_code()
     pub fn request_device_code(&self) -> builder::RequestDeviceCode<'_> {
         builder::RequestDeviceCode::new(self)
     }
+    /**Get the sub-type of a provider (e.g. WeDa no-auth login)
+
+Answers the sub-type of a configured identity provider; 3.3.3 asks it for
+`provider_id` = `weda` to learn whether WeDa's no-consent login (`NO_AUTH_LOGIN`) is on.
+
+Source: `@cloudbase/oauth` 3.3.3 `getProviderSubType` (src/auth/apis.ts:1130-1137; type `ProviderSubType` src/auth/models.ts:599-602). Not in the HTTP API docs.
+
+
+Sends a `POST` request to `/auth/v1/mgr/provider/providerSubType`
+
+Arguments:
+- `client_id`: Id of the calling client. Defaults to the environment id. One of the three ways to identify the client (with HTTP basic auth and the body fields).
+- `body`
+```ignore
+let response = client.get_provider_sub_type()
+    .client_id(client_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn get_provider_sub_type(&self) -> builder::GetProviderSubType<'_> {
+        builder::GetProviderSubType::new(self)
+    }
+    /**Get the signed-in user's WeDa (low-code platform) profile
+
+Returns the signed-in user's profile in the WeDa low-code platform. The SDK types the
+answer as `any`; the fields below are the user-profile fields the server is known to
+send, and others may appear.
+
+Source: `@cloudbase/oauth` 3.3.3 `getWedaUserInfo` (src/auth/apis.ts:699-705, path constant `WEDA_USER_URL` src/auth/consts.ts:7). Not in the HTTP API docs.
+
+
+Sends a `GET` request to `/auth/v1/plugin/weda/userinfo`
+
+```ignore
+let response = client.get_weda_user_info()
+    .send()
+    .await;
+```*/
+    pub fn get_weda_user_info(&self) -> builder::GetWedaUserInfo<'_> {
+        builder::GetWedaUserInfo::new(self)
+    }
     /**Exchange a provider credential for a provider token
 
 Exchanges the provider's authorization code (`provider_code` with
@@ -6876,8 +9815,13 @@ valid 3600 s, plus the provider profile when available. The provider token is th
 used by `signin/with/provider`, `signup`, `user/provider/bind` or
 `user/trans/by/provider`. Requires the `x-device-id` header.
 
+3.3.3 also sends `provider_params {provider_code_type, appid, code}` for the WeChat
+phone-number code flow.
+
 Errors by `error`: `invalid_argument`, `invalid_grant` (bad or used code),
-`provider_not_found`.
+`provider_not_found`, `provider_not_enabled`.
+
+Source: the official HTTP API docs; `@cloudbase/oauth` 3.3.3 `grantProviderToken` (src/auth/apis.ts:423-432).
 
 
 Sends a `POST` request to `/auth/v1/provider/token`
@@ -6898,11 +9842,14 @@ let response = client.grant_provider_token()
     /**Add provider data (WeChat encrypted phone number) to a provider token
 
 Adds data to an existing provider token, e.g. the WeChat mini-program encrypted
-phone number (`provider_params.encryptedData` and `provider_params.iv`). Returns the
+phone number (`provider_params.encryptedData` and `provider_params.iv`) or a
+phone-number code (`provider_params.code` with `provider_code_type`). Returns the
 updated provider token, whose profile then carries `phone_number`. SDK-only
 operation, not in the HTTP API docs.
 
 Errors by `error`: `invalid_argument`, `invalid_grant` (expired provider token).
+
+Source: `@cloudbase/oauth` 3.3.3 `patchProviderToken` (src/auth/apis.ts:439-444).
 
 
 Sends a `PATCH` request to `/auth/v1/provider/token`
@@ -6930,6 +9877,8 @@ query pairs (e.g. `other_params[sign_out_uri]`), which are not modelled here.
 
 Errors by `error`: `invalid_argument`, `provider_not_found`, `not_found`.
 
+Source: the official HTTP API docs; `@cloudbase/oauth` 3.3.3 `genProviderRedirectUri` (src/auth/apis.ts:397-416).
+
 
 Sends a `GET` request to `/auth/v1/provider/uri`
 
@@ -6954,6 +9903,57 @@ let response = client.get_provider_uri()
     pub fn get_provider_uri(&self) -> builder::GetProviderUri<'_> {
         builder::GetProviderUri::new(self)
     }
+    /**Create a WeChat mini-program sign-in QR code
+
+Creates a WeChat mini-program code (an image, as a data URL) for signing in on this
+device by scanning it with WeChat; poll `POST /auth/v1/qrcode/get/status` with the
+`qr_code_id` until the status says it was scanned and confirmed, which hands out a
+provider token for `POST /auth/v1/signin/with/provider`. Field names of the request are
+camelCase, as 3.3.3 declares them.
+
+Source: `@cloudbase/oauth` 3.3.3 `getMiniProgramCode` (src/auth/apis.ts:1163-1168; types src/auth/models.ts:604-613). Not in the HTTP API docs.
+
+
+Sends a `POST` request to `/auth/v1/qrcode/generate`
+
+Arguments:
+- `client_id`: Id of the calling client. Defaults to the environment id. One of the three ways to identify the client (with HTTP basic auth and the body fields).
+- `body`
+```ignore
+let response = client.generate_qrcode()
+    .client_id(client_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn generate_qrcode(&self) -> builder::GenerateQrcode<'_> {
+        builder::GenerateQrcode::new(self)
+    }
+    /**Poll the status of a mini-program sign-in QR code
+
+Answers the status of a QR code from `POST /auth/v1/qrcode/generate`. Once the code is
+scanned and confirmed the answer carries a `provider_token` (valid `expires_in`
+seconds) for `POST /auth/v1/signin/with/provider`. Status values are not documented;
+the emulator answers `WAITING`, `SCANNED` and `EXPIRED`.
+
+Source: `@cloudbase/oauth` 3.3.3 `getMiniProgramQrCodeStatus` (src/auth/apis.ts:1174-1179; types src/auth/models.ts:615-625). Not in the HTTP API docs.
+
+
+Sends a `POST` request to `/auth/v1/qrcode/get/status`
+
+Arguments:
+- `client_id`: Id of the calling client. Defaults to the environment id. One of the three ways to identify the client (with HTTP basic auth and the body fields).
+- `body`
+```ignore
+let response = client.get_qrcode_status()
+    .client_id(client_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn get_qrcode_status(&self) -> builder::GetQrcodeStatus<'_> {
+        builder::GetQrcodeStatus::new(self)
+    }
     /**Reset a forgotten password
 
 Sets a new password for the user owning `email` or `phone_number`, proven by a
@@ -6963,6 +9963,8 @@ The server returns an empty object.
 Errors by `error`: `invalid_argument` ("email or phone number is empty",
 "verification required", "phone or email does not match validation code"),
 `weak_password`, `permission_denied` (e.g. "cors permission denied").
+
+Source: the official HTTP API docs; `@cloudbase/oauth` 3.3.3 `resetPassword` (src/auth/apis.ts:973-979).
 
 
 Sends a `POST` request to `/auth/v1/reset`
@@ -6982,12 +9984,15 @@ let response = client.reset_password()
     }
     /**Revoke a token
 
-Revokes a token. The docs show it with the user's bearer token; the older official
-SDKs use it as sign-out without an `Authorization` header, sending
-`{"token": "<access_token>"}` in the body and `client_id` in the query. Servers
-accept both forms. The server returns an empty object.
+Revokes a token. The docs show it with the user's bearer token; `@cloudbase/oauth`
+3.3.3 still uses it for `signOut()` without arguments (`src/auth/apis.ts:303-311`),
+with no `Authorization` header, `{"token": "<access_token>"}` in the body and
+`client_id` in the query. Servers accept both forms. The server returns an empty
+object.
 
 Errors by `error`: `invalid_argument`, `unauthenticated`, `internal`.
+
+Source: the official HTTP API docs; `@cloudbase/oauth` 3.3.3 `signOut()` without arguments (src/auth/apis.ts:303-311).
 
 
 Sends a `POST` request to `/auth/v1/revoke`
@@ -7015,9 +10020,18 @@ address. The access token lives 7200 s by default; the refresh token about 30 da
 Usernames are 2-48 characters of letters, digits and `-_.:+ @`, start with a letter or
 digit and contain no CJK characters.
 
+3.3.3 also sends `verification_code` and `verify_opt` (`src/auth/models.ts:13-14`),
+and, when asked to encrypt, the body `{params, public_key_thumbprint}` where `params`
+is the RSA-encrypted JSON of the other fields under a key from
+`POST /auth/v2/signin/publichkey` (`src/auth/apis.ts:1093-1124`).
+
 Errors by `error`: `captcha_required` (repeat once with a captcha token),
-`captcha_invalid`, `invalid_password`, `password_not_set`, `invalid_status`,
-`user_pending`, `user_blocked`, `invalid_argument`.
+`captcha_invalid`, `invalid_password`, `invalid_username_or_password`,
+`invalid_credentials`, `wrong_password`, `user_not_found`, `login_method_disabled`,
+`password_not_set`, `invalid_status`, `user_pending`, `user_blocked`,
+`invalid_argument`.
+
+Source: the official HTTP API docs; `@cloudbase/oauth` 3.3.3 `signIn` (src/auth/apis.ts:230-247).
 
 
 Sends a `POST` request to `/auth/v1/signin`
@@ -7038,8 +10052,12 @@ let response = client.sign_in()
     /**Sign in anonymously
 
 Creates or resumes the anonymous user bound to the `x-device-id` header (one anonymous
-user per device id; a new device id is a new anonymous user). The body may be `{}`;
-the official SDK's automatic re-sign-in sends `client_id` and `client_secret` in it.
+user per device id; a new device id is a new anonymous user). The body may be `{}`.
+The automatic re-sign-in of `@cloudbase/oauth` 3.3.3 sends `{}` with
+`Authorization: Basic base64(client_id:)` and the `client_id` query
+(`src/oauth2client/oauth2client.ts:804-808`); older SDK builds put `client_id` and
+`client_secret` in the body instead. `signInAnonymously({provider_token})` attaches a
+provider token.
 
 The answer has `scope` = `anonymous` and usually no `refresh_token`: when the access
 token (7200 s) expires, sign in anonymously again instead of refreshing.
@@ -7047,6 +10065,8 @@ token (7200 s) expires, sign in anonymously again instead of refreshing.
 Errors by `error`: `invalid_argument` (e.g. missing or too long device id),
 `permission_denied` (anonymous sign-in disabled, or the origin is not a security
 domain of the client).
+
+Source: the official HTTP API docs; `@cloudbase/oauth` 3.3.3 `signInAnonymously` (src/auth/apis.ts:253-266) and its automatic re-sign-in (src/oauth2client/oauth2client.ts:798-819).
 
 
 Sends a `POST` request to `/auth/v1/signin/anonymously`
@@ -7071,11 +10091,15 @@ ticket is `<private_key_id>/@@/<RS256 JWT>` as produced by the node SDK's
 `createTicket(uid)`; the JWT carries `env`, `uid` (4-32 characters), `iat`, `exp`
 (10 minutes after `iat`), `refresh` and `expire`. `provider_id` is `custom`.
 The docs give an access-token lifetime of 7200 s and a refresh-token lifetime of
-2592000 s. (The official SDKs send the ticket to `POST /auth/v1/signin/with/provider`
-as `provider_token` instead; both work.)
+2592000 s. `@cloudbase/oauth` 3.3.3 sends the ticket here too
+(`signInWithCustomTicket`, `src/auth/apis.ts:952-965`, with `provider_id` `custom`);
+sending it to `POST /auth/v1/signin/with/provider` as `provider_token` is an older,
+now commented-out SDK variant.
 
 Errors by `error`: `invalid_argument`, `invalid_grant` (bad or expired ticket),
 `permission_denied` (custom login not enabled).
+
+Source: the official HTTP API docs; `@cloudbase/oauth` 3.3.3 `signInCustom` and `signInWithCustomTicket` (src/auth/apis.ts:620-628, 952-965).
 
 
 Sends a `POST` request to `/auth/v1/signin/custom`
@@ -7093,6 +10117,32 @@ let response = client.sign_in_custom()
     pub fn sign_in_custom(&self) -> builder::SignInCustom<'_> {
         builder::SignInCustom::new(self)
     }
+    /**Sign in as the WeChat user of the calling cloud function
+
+Signs in the WeChat user whose identity the platform attaches to the call (the "call
+function over HTTP" path of WeChat cloud development: no user consent page, hence
+`noauth`) and returns a session. The SDK types the body as `any` and sends `{}` by
+default. Outside WeChat's platform there is no such identity: expect
+`permission_denied` or `unauthenticated`.
+
+Source: `@cloudbase/oauth` 3.3.3 `signInWithWechat` (src/auth/apis.ts:634-641). Not in the HTTP API docs.
+
+
+Sends a `POST` request to `/auth/v1/signin/wechat/noauth`
+
+Arguments:
+- `client_id`: Id of the calling client. Defaults to the environment id. One of the three ways to identify the client (with HTTP basic auth and the body fields).
+- `body`
+```ignore
+let response = client.sign_in_with_wechat()
+    .client_id(client_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn sign_in_with_wechat(&self) -> builder::SignInWithWechat<'_> {
+        builder::SignInWithWechat::new(self)
+    }
     /**Sign in with a provider token
 
 Signs in the user linked to the identity behind `provider_token` (from
@@ -7105,6 +10155,8 @@ Signs in the user linked to the identity behind `provider_token` (from
 Errors by `error`: `invalid_grant` (bad or expired provider token), `not_found` /
 `user_not_found` (no linked user and sign-up disabled), `user_blocked`,
 `user_pending`.
+
+Source: the official HTTP API docs; `@cloudbase/oauth` 3.3.3 `signInWithProvider` (src/auth/apis.ts:451-465).
 
 
 Sends a `POST` request to `/auth/v1/signin/with/provider`
@@ -7125,13 +10177,16 @@ let response = client.sign_in_with_provider()
     /**Sign up a new user
 
 Registers a user and returns the new session. A phone number or an e-mail address
-proven by `verification_token` (from `POST /auth/v1/verification/verify`, valid 600 s)
+proven by `verification_token` (from `POST /auth/v1/verification/verify`, valid 600 s),
+or a third-party identity proven by `provider_token` (from `POST /auth/v1/provider/token`),
 is required; `username` and `password` are optional extras (username and password
-alone cannot sign up). Alternatively `provider_token` signs up with a third-party
-identity.
+alone cannot sign up). `anonymous_token` (an anonymous user's access token) upgrades
+that anonymous user instead of creating a new one.
 
 Errors by `error`: `invalid_argument`, `username_already_exists`, `already_exists`,
 `weak_password`, `invalid_verification_code`, `captcha_required`.
+
+Source: the official HTTP API docs; `@cloudbase/oauth` 3.3.3 `signUp` (src/auth/apis.ts:273-280).
 
 
 Sends a `POST` request to `/auth/v1/signup`
@@ -7154,7 +10209,13 @@ let response = client.sign_up()
 OAuth-style token endpoint. With `grant_type` = `refresh_token` it exchanges a
 refresh token for a new session; refresh tokens rotate: the answer carries a new
 `refresh_token` and the old one stops working at once, so store the whole answer.
-With `grant_type` = `password` it takes `username` + `password`. Client
+With `grant_type` = `password` it takes `username` + `password`. With `grant_type` =
+`authorization_code` it takes `code`, `redirect_uri` and, for PKCE, `code_verifier`
+(the code comes from `POST /auth/v1/user/authorize`). With `grant_type` =
+`urn:ietf:params:oauth:grant-type:device_code` it takes the `device_code` of
+`POST /auth/v1/device/code` and answers `authorization_pending` until the user
+approves it with `POST /auth/v1/user/device/authorize`, `slow_down` when polled faster
+than `interval`, `access_denied` or `expired_token` (RFC 8628 §3.5). Client
 identification may be HTTP basic, the `client_id` query parameter, or
 `client_id`/`client_secret` in the body (the official SDK sends
 `{"client_id", "client_secret": "", "grant_type", "refresh_token"}`).
@@ -7162,6 +10223,8 @@ identification may be HTTP basic, the `client_id` query parameter, or
 Errors by `error`: `invalid_grant` (unknown, expired, rotated or revoked refresh
 token: clear the session), `invalid_request`, `invalid_argument`,
 `unauthenticated`.
+
+Source: the official HTTP API docs; `@cloudbase/oauth` 3.3.3 `grantToken` and the refresh (src/auth/apis.ts:760-766, src/oauth2client/oauth2client.ts:826-850).
 
 
 Sends a `POST` request to `/auth/v1/token`
@@ -7190,6 +10253,8 @@ issued; request a new token when it expires. `grant_type` must be
 Errors by `error`: `unauthenticated` (bad secret), `invalid_argument`,
 `permission_denied`.
 
+Source: the official HTTP API docs and `@cloudbase/node-sdk` 3.18.3; not called by `@cloudbase/oauth` 3.3.3.
+
 
 Sends a `POST` request to `/auth/v1/token/clientCredential`
 
@@ -7212,6 +10277,8 @@ anonymous user. Introspection never refreshes anything.
 
 Errors by `error`: `internal`.
 
+Source: the official HTTP API docs; not called by `@cloudbase/oauth` 3.3.3.
+
 
 Sends a `GET` request to `/auth/v1/token/introspect`
 
@@ -7226,6 +10293,65 @@ let response = client.introspect_token()
     pub fn introspect_token(&self) -> builder::IntrospectToken<'_> {
         builder::IntrospectToken::new(self)
     }
+    /**Authorize a client for the signed-in user (OAuth authorization endpoint)
+
+The OAuth 2.0 authorization step, performed by a signed-in user for another client:
+with `response_type` = `code` it answers an authorization `code` (exchange it at
+`POST /auth/v1/token` with grant `authorization_code`, plus `code_verifier` when
+`code_challenge` was sent, RFC 7636); with `token` it answers an access token directly.
+
+Errors by `error`: `invalid_request`, `unauthorized_client`, `invalid_scope`,
+`access_denied`.
+
+Source: `@cloudbase/oauth` 3.3.3 `authorize` (src/auth/apis.ts:986-992; types src/auth/models.ts:489-507). Not in the HTTP API docs.
+
+
+Sends a `POST` request to `/auth/v1/user/authorize`
+
+```ignore
+let response = client.authorize()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn authorize(&self) -> builder::Authorize<'_> {
+        builder::Authorize::new(self)
+    }
+    /**Describe a pending authorization (client and scopes) for a consent page
+
+Returns what a consent page shows before `POST /auth/v1/user/authorize`: the client
+asking and the scopes it asks for. 3.3.3 sends the bearer token when signed in and
+otherwise client identification by HTTP basic auth plus the `client_id` query
+(`src/auth/apis.ts:1025-1039`). Falsy query values are left out.
+
+Source: `@cloudbase/oauth` 3.3.3 `authorizeInfo` (src/auth/apis.ts:1025-1039; types src/auth/models.ts:509-535). Not in the HTTP API docs.
+
+
+Sends a `GET` request to `/auth/v1/user/authorize/info`
+
+Arguments:
+- `client_id`: Id of the calling client. Defaults to the environment id. One of the three ways to identify the client (with HTTP basic auth and the body fields).
+- `locale`: Locale of the texts, e.g. `zh-CN`.
+- `redirect_uri`: Redirect URI of the client.
+- `response_type`: OAuth response type, e.g. `code`.
+- `scope`: Requested scopes, space separated.
+- `sign_out_uri`: Sign-out URI of the client.
+- `state`: Opaque state of the client.
+```ignore
+let response = client.get_authorize_info()
+    .client_id(client_id)
+    .locale(locale)
+    .redirect_uri(redirect_uri)
+    .response_type(response_type)
+    .scope(scope)
+    .sign_out_uri(sign_out_uri)
+    .state(state)
+    .send()
+    .await;
+```*/
+    pub fn get_authorize_info(&self) -> builder::GetAuthorizeInfo<'_> {
+        builder::GetAuthorizeInfo::new(self)
+    }
     /**Sign the signed-in user out on one device
 
 Revokes the session of the signed-in user on the device `device_id` (the
@@ -7234,6 +10360,8 @@ modelled as an empty object. SDK-only operation (`revokeDevice`), not in the HTT
 API docs.
 
 Errors by `error`: `not_found`, `unauthenticated`.
+
+Source: `@cloudbase/oauth` 3.3.3 `revokeDevice` (src/auth/apis.ts:329-334).
 
 
 Sends a `DELETE` request to `/auth/v1/user/authorized/devices/{device_id}`
@@ -7258,6 +10386,8 @@ empty object.
 Errors by `error`: `username_already_exists`, `invalid_argument`,
 `permission_denied`, `unauthenticated`.
 
+Source: the official HTTP API docs; `@cloudbase/oauth` 3.3.3 `updateUserBasicInfo` and `modifyPassword` (src/auth/apis.ts:904-910, 1201-1238).
+
 
 Sends a `POST` request to `/auth/v1/user/basic/edit`
 
@@ -7281,6 +10411,8 @@ Errors by `error`: `already_exists` (address bound elsewhere and
 `conflict_resolution` = `DEFAULT`), `permission_denied` (bad sudo token),
 `invalid_verification_code`, `unauthenticated`.
 
+Source: `@cloudbase/oauth` 3.3.3 `editContact` (src/auth/apis.ts:809-815).
+
 
 Sends a `PATCH` request to `/auth/v1/user/contact`
 
@@ -7293,12 +10425,38 @@ let response = client.update_user_contact()
     pub fn update_user_contact(&self) -> builder::UpdateUserContact<'_> {
         builder::UpdateUserContact::new(self)
     }
+    /**Approve a device code as the signed-in user
+
+The signed-in user approves the device authorization whose `user_code` the other
+device shows (from `POST /auth/v1/device/code`). The device polling
+`POST /auth/v1/token` with its `device_code` then receives a session of this user.
+The answer is empty.
+
+Errors by `error`: `invalid_argument` (unknown user code), `expired_token`,
+`unauthenticated`.
+
+Source: `@cloudbase/oauth` 3.3.3 `authorizeDevice` (src/auth/apis.ts:998-1004; type `AuthorizeDeviceRequest` src/auth/models.ts:550-554). Not in the HTTP API docs.
+
+
+Sends a `POST` request to `/auth/v1/user/device/authorize`
+
+```ignore
+let response = client.authorize_device()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn authorize_device(&self) -> builder::AuthorizeDevice<'_> {
+        builder::AuthorizeDevice::new(self)
+    }
     /**Get the signed-in user's profile
 
 Returns the profile of the user owning the bearer access token.
 
 Errors by `error`: `unauthenticated` (missing, expired or revoked access token:
 clear the session or refresh), `user_not_found`.
+
+Source: the official HTTP API docs; `@cloudbase/oauth` 3.3.3 `getUserInfo` (src/auth/apis.ts:661-693).
 
 
 Sends a `GET` request to `/auth/v1/user/me`
@@ -7320,6 +10478,8 @@ unusable.
 Errors by `error`: `permission_denied` ("bad sudo token"), `user_not_found`,
 `unauthenticated`.
 
+Source: the official HTTP API docs; `@cloudbase/oauth` 3.3.3 `deleteMe` (src/auth/apis.ts:711-718).
+
 
 Sends a `DELETE` request to `/auth/v1/user/me`
 
@@ -7337,10 +10497,14 @@ let response = client.delete_user_me()
     /**Update the signed-in user's profile
 
 Updates the given profile fields of the signed-in user and returns the whole
-profile. Fields left out are not changed. SDK-only operation (`updateUserProfile`),
-not in the HTTP API docs; `PATCH /auth/v1/user/profile` does the same.
+profile. Fields left out are not changed. Called by an older SDK build
+(`updateUserProfile`); `@cloudbase/oauth` 3.3.3 has no such method and edits profiles
+with `PATCH /auth/v1/user/profile` or `POST /auth/v1/user/basic/edit`, not in the HTTP
+API docs either.
 
 Errors by `error`: `unauthenticated`, `invalid_argument`.
+
+Source: an older SDK build (W15 `updateUserProfile`); not called by `@cloudbase/oauth` 3.3.3.
 
 
 Sends a `PATCH` request to `/auth/v1/user/me`
@@ -7366,6 +10530,8 @@ an empty object.
 Errors by `error`: `invalid_password`, `weak_password`, `permission_denied`
 (bad sudo token), `unauthenticated`.
 
+Source: the official HTTP API docs; `@cloudbase/oauth` 3.3.3 `setPassword` and `updatePasswordByOld` (src/auth/apis.ts:822-841).
+
 
 Sends a `PATCH` request to `/auth/v1/user/password`
 
@@ -7386,6 +10552,8 @@ operation (`setUserProfile`), not in the HTTP API docs.
 
 Errors by `error`: `unauthenticated`, `invalid_argument`.
 
+Source: `@cloudbase/oauth` 3.3.3 `setUserProfile`, deprecated (src/auth/apis.ts:892-898).
+
 
 Sends a `PATCH` request to `/auth/v1/user/profile`
 
@@ -7404,6 +10572,8 @@ Lists the identity providers of the environment with, for each, whether the
 signed-in user has bound it (`bind`) and the provider-side user name.
 
 Errors by `error`: `unauthenticated`.
+
+Source: the official HTTP API docs; `@cloudbase/oauth` 3.3.3 `getProviders` (src/auth/apis.ts:772-777).
 
 
 Sends a `GET` request to `/auth/v1/user/provider`
@@ -7424,6 +10594,8 @@ the signed-in user. The server returns an empty object.
 Errors by `error`: `invalid_grant` (bad or expired provider token), `unauthorized`,
 `already_exists` (identity bound to another user), `unauthenticated`.
 
+Source: the official HTTP API docs; `@cloudbase/oauth` 3.3.3 `bindWithProvider` (src/auth/apis.ts:648-655).
+
 
 Sends a `POST` request to `/auth/v1/user/provider/bind`
 
@@ -7442,6 +10614,8 @@ Removes the binding of provider `provider_id` from the signed-in user. Keep at l
 one way to sign in. The server returns an empty object.
 
 Errors by `error`: `provider_not_found`, `unauthorized`, `unauthenticated`.
+
+Source: the official HTTP API docs; `@cloudbase/oauth` 3.3.3 `unbindProvider` (src/auth/apis.ts:784-789).
 
 
 Sends a `DELETE` request to `/auth/v1/user/provider/{provider_id}`
@@ -7467,6 +10641,8 @@ not in the HTTP API docs.
 
 Errors by `error`: `invalid_grant`, `permission_denied`, `unauthenticated`.
 
+Source: `@cloudbase/oauth` 3.3.3 `changeBoundProvider` (src/auth/apis.ts:876-884).
+
 
 Sends a `POST` request to `/auth/v1/user/provider/{provider_id}/trans`
 
@@ -7485,18 +10661,22 @@ let response = client.transfer_provider()
     }
     /**Query users
 
-Looks users up by id (repeatable `id`), `username`, `email` or `phone_number` and
-returns their public profiles. `total` is a decimal string. SDK-only operation, not
-in the HTTP API docs.
+Looks users up by id, `username`, `email` or `phone_number` and returns their public
+profiles. Several ids travel as one comma-joined `id` (`id=111%2C222`), the way
+3.3.3 serialises its `id: string[]`. `total` is a number in 3.3.3
+(`src/auth/models.ts:474`) and a decimal string in older builds; accept both.
+SDK-only operation, not in the HTTP API docs.
 
 Errors by `error`: `unauthenticated`, `permission_denied`, `invalid_argument`.
+
+Source: `@cloudbase/oauth` 3.3.3 `queryUserProfile` (src/auth/apis.ts:917-925).
 
 
 Sends a `GET` request to `/auth/v1/user/query`
 
 Arguments:
 - `email`: E-mail address to look up.
-- `id`: User ids (`sub`) to look up; repeat the parameter for several ids.
+- `id`: User ids (`sub`) to look up, comma-joined (`111,222`).
 - `phone_number`: Phone number to look up, in the `+86 13800000000` form.
 - `username`: Username to look up.
 ```ignore
@@ -7520,6 +10700,8 @@ report says some environments answer 405.
 
 Errors by `error`: `unauthenticated`.
 
+Source: `@cloudbase/oauth` 3.3.3 `revokeAllDevices` (src/auth/apis.ts:318-323).
+
 
 Sends a `DELETE` request to `/auth/v1/user/revoke/all`
 
@@ -7531,6 +10713,37 @@ let response = client.revoke_all_devices()
     pub fn revoke_all_devices(&self) -> builder::RevokeAllDevices<'_> {
         builder::RevokeAllDevices::new(self)
     }
+    /**List the signed-in user's sign-ins and account changes
+
+Lists the signed-in user's security log, newest first: sign-ins
+(`query[action]=USER_LOGIN`) or everything else, i.e. account changes
+(`ne_query[action]=USER_LOGIN`), at most `limit` records per page, the next page by
+`page_token`. 3.3.3 types the answer as one record (`src/auth/models.ts:646-654`); a
+list needs a wrapper, so this spec (and the emulator) answer `{data: [record...],
+next_page_token}` - inferred, not documented.
+
+Source: `@cloudbase/oauth` 3.3.3 `getUserBehaviorLog` (src/auth/apis.ts:1185-1194; types src/auth/models.ts:640-654). Not in the HTTP API docs.
+
+
+Sends a `GET` request to `/auth/v1/user/security/history`
+
+Arguments:
+- `limit`: Records per page.
+- `ne_query_action`: Only records not of this action (3.3.3 type `MODIFY` sends `USER_LOGIN`).
+- `page_token`: Token of the next page from the previous answer.
+- `query_action`: Only records of this action, e.g. `USER_LOGIN` (3.3.3 type `LOGIN`).
+```ignore
+let response = client.get_security_history()
+    .limit(limit)
+    .ne_query_action(ne_query_action)
+    .page_token(page_token)
+    .query_action(query_action)
+    .send()
+    .await;
+```*/
+    pub fn get_security_history(&self) -> builder::GetSecurityHistory<'_> {
+        builder::GetSecurityHistory::new(self)
+    }
     /**Sign out the current session
 
 Deletes the refresh-token record of the session and marks the access token invalid.
@@ -7539,6 +10752,8 @@ stored session whatever the answer (the official SDK ignores `unauthenticated` h
 The optional `redirect_uri` and `state` are used for single sign-out redirects.
 
 Errors by `error`: `invalid_argument` (e.g. device id too long), `unauthenticated`.
+
+Source: the official HTTP API docs; `@cloudbase/oauth` 3.3.3 `signOut(params)` (src/auth/apis.ts:286-302).
 
 
 Sends a `POST` request to `/auth/v1/user/signout`
@@ -7562,6 +10777,8 @@ phone number are expected to use a verification token.
 Errors by `error`: `invalid_password`, `password_not_set`, `invalid_argument`,
 `unauthenticated`.
 
+Source: the official HTTP API docs; `@cloudbase/oauth` 3.3.3 `sudo` and `checkPassword` (src/auth/apis.ts:796-802, 848-854).
+
 
 Sends a `POST` request to `/auth/v1/user/sudo`
 
@@ -7581,6 +10798,8 @@ provider identity and returns the new session. SDK-only operation
 (`transByProvider`), not in the HTTP API docs.
 
 Errors by `error`: `invalid_grant`, `unauthenticated`.
+
+Source: `@cloudbase/oauth` 3.3.3 `transByProvider` (src/auth/apis.ts:747-753).
 
 
 Sends a `PATCH` request to `/auth/v1/user/trans/by/provider`
@@ -7607,6 +10826,8 @@ Errors by `error`: `captcha_required`, `captcha_invalid`, `invalid_phone_number`
 `user_not_found` (target `USER`), `rate_limit_exceeded` (one code per number per
 60 s), `resource_exhausted`, `invalid_argument`.
 
+Source: the official HTTP API docs; `@cloudbase/oauth` 3.3.3 `getVerification` (src/auth/apis.ts:341-368).
+
 
 Sends a `POST` request to `/auth/v1/verification`
 
@@ -7631,6 +10852,8 @@ and `user/contact`.
 
 Errors by `error`: `invalid_verification_code`, `invalid_argument` (expired or
 unknown verification id).
+
+Source: the official HTTP API docs; `@cloudbase/oauth` 3.3.3 `verify` (src/auth/apis.ts:375-390).
 
 
 Sends a `POST` request to `/auth/v1/verification/verify`
@@ -8103,6 +11326,104 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::check_username`]
+
+[`Client::check_username`]: super::Client::check_username*/
+    #[derive(Debug, Clone)]
+    pub struct CheckUsername<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::CheckUsernameRequest, String>,
+    }
+    impl<'a> CheckUsername<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CheckUsernameRequest>,
+            <V as std::convert::TryInto<
+                types::CheckUsernameRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `CheckUsernameRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CheckUsernameRequest,
+            ) -> types::builder::CheckUsernameRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `GET` request to `/auth/v1/checkUsername`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Empty>, Error<types::ErrorBody>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::CheckUsernameRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/auth/v1/checkUsername", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "check_username",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::request_device_code`]
 
 [`Client::request_device_code`]: super::Client::request_device_code*/
@@ -8191,6 +11512,188 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "request_device_code",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_provider_sub_type`]
+
+[`Client::get_provider_sub_type`]: super::Client::get_provider_sub_type*/
+    #[derive(Debug, Clone)]
+    pub struct GetProviderSubType<'a> {
+        client: &'a super::Client,
+        client_id: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::ProviderSubTypeRequest, String>,
+    }
+    impl<'a> GetProviderSubType<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                client_id: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn client_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.client_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for client_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ProviderSubTypeRequest>,
+            <V as std::convert::TryInto<
+                types::ProviderSubTypeRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `ProviderSubTypeRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::ProviderSubTypeRequest,
+            ) -> types::builder::ProviderSubTypeRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/auth/v1/mgr/provider/providerSubType`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::ProviderSubTypeResponse>,
+            Error<types::ErrorBody>,
+        > {
+            let Self { client, client_id, body } = self;
+            let client_id = client_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::ProviderSubTypeRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/auth/v1/mgr/provider/providerSubType", client.baseurl,
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .query(&progenitor_client::QueryParam::new("client_id", &client_id))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_provider_sub_type",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_weda_user_info`]
+
+[`Client::get_weda_user_info`]: super::Client::get_weda_user_info*/
+    #[derive(Debug, Clone)]
+    pub struct GetWedaUserInfo<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> GetWedaUserInfo<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/auth/v1/plugin/weda/userinfo`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::WedaUserInfo>, Error<types::ErrorBody>> {
+            let Self { client } = self;
+            let url = format!("{}/auth/v1/plugin/weda/userinfo", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_weda_user_info",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -8608,6 +12111,233 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_provider_uri",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::generate_qrcode`]
+
+[`Client::generate_qrcode`]: super::Client::generate_qrcode*/
+    #[derive(Debug, Clone)]
+    pub struct GenerateQrcode<'a> {
+        client: &'a super::Client,
+        client_id: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::QrCodeRequest, String>,
+    }
+    impl<'a> GenerateQrcode<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                client_id: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn client_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.client_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for client_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::QrCodeRequest>,
+            <V as std::convert::TryInto<types::QrCodeRequest>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `QrCodeRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::QrCodeRequest,
+            ) -> types::builder::QrCodeRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/auth/v1/qrcode/generate`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::QrCodeResponse>, Error<types::ErrorBody>> {
+            let Self { client, client_id, body } = self;
+            let client_id = client_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::QrCodeRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/auth/v1/qrcode/generate", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .query(&progenitor_client::QueryParam::new("client_id", &client_id))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "generate_qrcode",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_qrcode_status`]
+
+[`Client::get_qrcode_status`]: super::Client::get_qrcode_status*/
+    #[derive(Debug, Clone)]
+    pub struct GetQrcodeStatus<'a> {
+        client: &'a super::Client,
+        client_id: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::QrCodeStatusRequest, String>,
+    }
+    impl<'a> GetQrcodeStatus<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                client_id: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn client_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.client_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for client_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::QrCodeStatusRequest>,
+            <V as std::convert::TryInto<
+                types::QrCodeStatusRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `QrCodeStatusRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::QrCodeStatusRequest,
+            ) -> types::builder::QrCodeStatusRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/auth/v1/qrcode/get/status`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::QrCodeStatusResponse>,
+            Error<types::ErrorBody>,
+        > {
+            let Self { client, client_id, body } = self;
+            let client_id = client_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::QrCodeStatusRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/auth/v1/qrcode/get/status", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .query(&progenitor_client::QueryParam::new("client_id", &client_id))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_qrcode_status",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -9199,6 +12929,102 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::sign_in_with_wechat`]
+
+[`Client::sign_in_with_wechat`]: super::Client::sign_in_with_wechat*/
+    #[derive(Debug, Clone)]
+    pub struct SignInWithWechat<'a> {
+        client: &'a super::Client,
+        client_id: Result<Option<::std::string::String>, String>,
+        body: Result<types::SignInWithWechatRequest, String>,
+    }
+    impl<'a> SignInWithWechat<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                client_id: Ok(None),
+                body: Err("body was not initialized".to_string()),
+            }
+        }
+        pub fn client_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.client_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for client_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SignInWithWechatRequest>,
+        {
+            self.body = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `SignInWithWechatRequest` for body failed".to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/auth/v1/signin/wechat/noauth`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::TokenResponse>, Error<types::ErrorBody>> {
+            let Self { client, client_id, body } = self;
+            let client_id = client_id.map_err(Error::InvalidRequest)?;
+            let body = body.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/auth/v1/signin/wechat/noauth", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .query(&progenitor_client::QueryParam::new("client_id", &client_id))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "sign_in_with_wechat",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::sign_in_with_provider`]
 
 [`Client::sign_in_with_provider`]: super::Client::sign_in_with_provider*/
@@ -9723,6 +13549,303 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::authorize`]
+
+[`Client::authorize`]: super::Client::authorize*/
+    #[derive(Debug, Clone)]
+    pub struct Authorize<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::AuthorizeRequest, String>,
+    }
+    impl<'a> Authorize<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AuthorizeRequest>,
+            <V as std::convert::TryInto<
+                types::AuthorizeRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `AuthorizeRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AuthorizeRequest,
+            ) -> types::builder::AuthorizeRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/auth/v1/user/authorize`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::AuthorizeResponse>, Error<types::ErrorBody>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::AuthorizeRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/auth/v1/user/authorize", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "authorize",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_authorize_info`]
+
+[`Client::get_authorize_info`]: super::Client::get_authorize_info*/
+    #[derive(Debug, Clone)]
+    pub struct GetAuthorizeInfo<'a> {
+        client: &'a super::Client,
+        client_id: Result<Option<::std::string::String>, String>,
+        locale: Result<Option<::std::string::String>, String>,
+        redirect_uri: Result<Option<::std::string::String>, String>,
+        response_type: Result<Option<::std::string::String>, String>,
+        scope: Result<Option<::std::string::String>, String>,
+        sign_out_uri: Result<Option<::std::string::String>, String>,
+        state: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> GetAuthorizeInfo<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                client_id: Ok(None),
+                locale: Ok(None),
+                redirect_uri: Ok(None),
+                response_type: Ok(None),
+                scope: Ok(None),
+                sign_out_uri: Ok(None),
+                state: Ok(None),
+            }
+        }
+        pub fn client_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.client_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for client_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn locale<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.locale = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for locale failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn redirect_uri<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.redirect_uri = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for redirect_uri failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn response_type<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.response_type = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for response_type failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn scope<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.scope = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for scope failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn sign_out_uri<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.sign_out_uri = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for sign_out_uri failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn state<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.state = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for state failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/auth/v1/user/authorize/info`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::AuthorizeInfoResponse>,
+            Error<types::ErrorBody>,
+        > {
+            let Self {
+                client,
+                client_id,
+                locale,
+                redirect_uri,
+                response_type,
+                scope,
+                sign_out_uri,
+                state,
+            } = self;
+            let client_id = client_id.map_err(Error::InvalidRequest)?;
+            let locale = locale.map_err(Error::InvalidRequest)?;
+            let redirect_uri = redirect_uri.map_err(Error::InvalidRequest)?;
+            let response_type = response_type.map_err(Error::InvalidRequest)?;
+            let scope = scope.map_err(Error::InvalidRequest)?;
+            let sign_out_uri = sign_out_uri.map_err(Error::InvalidRequest)?;
+            let state = state.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/auth/v1/user/authorize/info", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("client_id", &client_id))
+                .query(&progenitor_client::QueryParam::new("locale", &locale))
+                .query(
+                    &progenitor_client::QueryParam::new("redirect_uri", &redirect_uri),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new("response_type", &response_type),
+                )
+                .query(&progenitor_client::QueryParam::new("scope", &scope))
+                .query(
+                    &progenitor_client::QueryParam::new("sign_out_uri", &sign_out_uri),
+                )
+                .query(&progenitor_client::QueryParam::new("state", &state))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_authorize_info",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::revoke_device`]
 
 [`Client::revoke_device`]: super::Client::revoke_device*/
@@ -9978,6 +14101,104 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_user_contact",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::authorize_device`]
+
+[`Client::authorize_device`]: super::Client::authorize_device*/
+    #[derive(Debug, Clone)]
+    pub struct AuthorizeDevice<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::AuthorizeDeviceRequest, String>,
+    }
+    impl<'a> AuthorizeDevice<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AuthorizeDeviceRequest>,
+            <V as std::convert::TryInto<
+                types::AuthorizeDeviceRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AuthorizeDeviceRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AuthorizeDeviceRequest,
+            ) -> types::builder::AuthorizeDeviceRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/auth/v1/user/device/authorize`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Empty>, Error<types::ErrorBody>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::AuthorizeDeviceRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/auth/v1/user/device/authorize", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "authorize_device",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -10829,7 +15050,7 @@ pub mod builder {
     pub struct QueryUsers<'a> {
         client: &'a super::Client,
         email: Result<Option<::std::string::String>, String>,
-        id: Result<Option<::std::vec::Vec<::std::string::String>>, String>,
+        id: Result<Option<::std::string::String>, String>,
         phone_number: Result<Option<::std::string::String>, String>,
         username: Result<Option<::std::string::String>, String>,
     }
@@ -10858,13 +15079,13 @@ pub mod builder {
         }
         pub fn id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+            V: std::convert::TryInto<::std::string::String>,
         {
             self.id = value
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: vec :: Vec < :: std :: string :: String >` for id failed"
+                    "conversion to `:: std :: string :: String` for id failed"
                         .to_string()
                 });
             self
@@ -10993,6 +15214,148 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "revoke_all_devices",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_security_history`]
+
+[`Client::get_security_history`]: super::Client::get_security_history*/
+    #[derive(Debug, Clone)]
+    pub struct GetSecurityHistory<'a> {
+        client: &'a super::Client,
+        limit: Result<Option<::std::num::NonZeroU32>, String>,
+        ne_query_action: Result<Option<::std::string::String>, String>,
+        page_token: Result<Option<::std::string::String>, String>,
+        query_action: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> GetSecurityHistory<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                limit: Ok(None),
+                ne_query_action: Ok(None),
+                page_token: Ok(None),
+                query_action: Ok(None),
+            }
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU32` for limit failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn ne_query_action<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.ne_query_action = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for ne_query_action failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page_token<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.page_token = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for page_token failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn query_action<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.query_action = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for query_action failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/auth/v1/user/security/history`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::SecurityHistoryResponse>,
+            Error<types::ErrorBody>,
+        > {
+            let Self { client, limit, ne_query_action, page_token, query_action } = self;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let ne_query_action = ne_query_action.map_err(Error::InvalidRequest)?;
+            let page_token = page_token.map_err(Error::InvalidRequest)?;
+            let query_action = query_action.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/auth/v1/user/security/history", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "ne_query[action]",
+                        &ne_query_action,
+                    ),
+                )
+                .query(&progenitor_client::QueryParam::new("page_token", &page_token))
+                .query(
+                    &progenitor_client::QueryParam::new("query[action]", &query_action),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_security_history",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;

@@ -13,6 +13,7 @@ pub mod lint;
 pub mod openapi;
 pub mod probe;
 pub mod schema;
+pub mod sdk;
 pub mod upstream;
 
 pub use error::{Error, Result};

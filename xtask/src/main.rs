@@ -41,9 +41,14 @@ enum Task {
     /// Compare the spec with upstream's OpenAPI document (operations, fields, auth).
     Drift {
         /// URL or file of the upstream document.
-        #[arg(long, default_value = DEFAULT_UPSTREAM)]
+        #[arg(long, default_value = DEFAULT_UPSTREAM, conflicts_with = "sdk")]
         upstream: String,
-        /// Accepted deviations [default: spec/drift-allow.yaml].
+        /// Compare with what an official JS SDK release calls instead, e.g.
+        /// `@cloudbase/oauth@3.3.3` (fetched with npm, read with the TypeScript compiler).
+        #[arg(long)]
+        sdk: Option<String>,
+        /// Accepted deviations [default: spec/drift-allow.yaml; with --sdk,
+        /// spec/drift-allow-sdk.yaml].
         #[arg(long)]
         allow: Option<PathBuf>,
         /// Our spec [default: spec/cloudbase-auth-v1.yaml].
@@ -76,15 +81,32 @@ fn main() -> ExitCode {
         Task::Lint { spec } => run_lint(&or_default(spec, SPEC)),
         Task::Drift {
             upstream,
+            sdk: None,
             allow,
             spec,
             json,
-        } => run_drift(
-            &or_default(spec, SPEC),
-            &upstream,
-            &or_default(allow, ALLOW),
+        } => xtask::upstream::load(&upstream).and_then(|theirs| {
+            run_drift(
+                &or_default(spec, SPEC),
+                (&upstream, theirs),
+                &or_default(allow, ALLOW),
+                json,
+            )
+        }),
+        Task::Drift {
+            sdk: Some(package),
+            allow,
+            spec,
             json,
-        ),
+            ..
+        } => xtask::sdk::extract(&xtask::workspace_root(), &package).and_then(|theirs| {
+            run_drift(
+                &or_default(spec, SPEC),
+                (&package, theirs),
+                &or_default(allow, xtask::sdk::SDK_ALLOW),
+                json,
+            )
+        }),
         Task::Probe {
             base_url,
             client_id,
@@ -144,9 +166,10 @@ fn run_lint(spec: &Path) -> Result<bool> {
     Ok(findings.is_empty())
 }
 
-fn run_drift(spec: &Path, upstream: &str, allow: &Path, json: bool) -> Result<bool> {
+/// `theirs` is the other document: where it came from, and its text.
+fn run_drift(spec: &Path, theirs: (&str, String), allow: &Path, json: bool) -> Result<bool> {
     let ours = openapi::parse(&read_text(spec)?, &spec.display().to_string())?;
-    let theirs = openapi::parse(&xtask::upstream::load(upstream)?, upstream)?;
+    let theirs = openapi::parse(&theirs.1, theirs.0)?;
     let allow_source = allow.display().to_string();
     let allow = AllowList::parse(&read_text(allow)?, &allow_source)?;
     let report = drift::compare(&ours, &theirs, &allow)?;

@@ -243,7 +243,7 @@ fn move_op(doc: &mut Value, from: (&str, &str), to: (&str, &str)) {
 
 fn add_operation(doc: &mut Value) {
     let copy = op(doc, "post", "/auth/v1/user/provider/bind").clone();
-    doc["paths"]["/auth/v1/user/authorize"]["post"] = copy;
+    doc["paths"]["/auth/v1/user/invented/op"]["post"] = copy;
 }
 
 fn remove_operation(doc: &mut Value) {
@@ -326,14 +326,14 @@ fn fixtures_are_current() {
 fn an_identical_upstream_gives_no_findings_and_uses_every_allow_entry() {
     let report = drift(&base());
     assert_eq!(report.findings, vec![]);
-    assert_eq!(report.allowed.len(), 12);
+    assert_eq!(report.allowed.len(), 22);
     assert!(report.unused.is_empty(), "{:?}", report.unused);
 }
 
 #[test]
 fn without_the_allow_file_the_sdk_only_operations_are_missing_upstream() {
     let report = compare(&spec(), &base(), &AllowList::default()).unwrap();
-    assert_eq!(report.findings.len(), 12);
+    assert_eq!(report.findings.len(), 22);
     let allow = allow();
     for finding in &report.findings {
         assert_eq!(finding.kind, Kind::MissingUpstream);
@@ -346,7 +346,7 @@ fn an_operation_added_upstream() {
     let expected = finding(
         Kind::AddedUpstream,
         "POST",
-        "/auth/v1/user/authorize",
+        "/auth/v1/user/invented/op",
         None,
         None,
         None,
@@ -520,7 +520,7 @@ fn an_allowed_deviation_is_counted_not_reported() {
         .extend(AllowList::parse(extra, "extra").unwrap().entries);
     let report = compare(&spec(), &doc, &allow).unwrap();
     assert_eq!(report.findings, vec![]);
-    assert_eq!(report.allowed.len(), 13);
+    assert_eq!(report.allowed.len(), 23);
     assert!(report.unused.is_empty());
 }
 
@@ -575,7 +575,7 @@ fn the_several_changes_fixture_reports_each_change() {
             (Kind::MissingUpstream, "/auth/v1/revoke"),
             (Kind::FieldAdded, "/auth/v1/signin"),
             (Kind::AuthChanged, "/auth/v1/token/introspect"),
-            (Kind::AddedUpstream, "/auth/v1/user/authorize"),
+            (Kind::AddedUpstream, "/auth/v1/user/invented/op"),
             (Kind::FieldRetyped, "/auth/v1/user/provider"),
             (Kind::MethodChanged, "/auth/v1/user/sudo"),
         ]

@@ -4,7 +4,11 @@
 mod captcha;
 mod control;
 mod devices;
+mod oauth;
+mod platform;
 mod providers;
+mod qrcode;
+mod security;
 mod signin;
 mod tokens;
 mod user;
@@ -20,16 +24,30 @@ use crate::errors::ApiError;
 use crate::gate::{control_gate, is_json, operation_gate};
 use crate::operations::{self as ops, Operation};
 use crate::state::App;
+use crate::strict::{self, Strict};
 
 pub(crate) fn router(app: App) -> Router {
-    let control = control::routes().route_layer(from_fn_with_state(app.clone(), control_gate));
-    api_routes(&app)
+    let control = control::routes()
+        .route("/emulator/v1/qrcode/scan", post(qrcode::scan))
+        .route_layer(from_fn_with_state(app.clone(), control_gate));
+    let strict = Strict::from_env(app.config.max_body_bytes);
+    let violations = Router::new()
+        .route("/emulator/v1/strict/violations", get(strict::violations))
+        .with_state(strict.clone());
+    let router = api_routes(&app)
         .merge(user_routes(&app))
+        .merge(sdk_routes(&app))
         .merge(control)
+        .merge(violations)
         .route("/auth/v1/certs", get(control::jwks))
         .route("/emulator/v1/jwks", get(control::jwks))
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+        .method_not_allowed_fallback(method_not_allowed);
+    let router = match strict {
+        Some(strict) => router.layer(from_fn_with_state(strict, strict::check)),
+        None => router,
+    };
+    router
         .layer(map_response(json_errors))
         .layer(from_fn(crate::cors::cors))
         .with_state(app)
@@ -160,7 +178,7 @@ fn api_routes(app: &App) -> Router<App> {
             gated(
                 app,
                 &ops::REQUEST_DEVICE_CODE,
-                post(devices::request_device_code),
+                post(oauth::request_device_code),
             ),
         )
 }
@@ -264,6 +282,67 @@ fn user_routes(app: &App) -> Router<App> {
             "/auth/v1/user/authorized/devices/{device_id}",
             gated(app, &ops::REVOKE_DEVICE, delete(devices::revoke_device)),
         )
+}
+
+/// The operations `@cloudbase/oauth` 3.3.3 calls beyond the HTTP API docs' set.
+fn sdk_routes(app: &App) -> Router<App> {
+    let routes: [(&str, &'static Operation, MethodRouter<App>); 10] = [
+        (
+            "/auth/v1/signin/wechat/noauth",
+            &ops::SIGN_IN_WITH_WECHAT,
+            post(platform::sign_in_with_wechat),
+        ),
+        (
+            "/auth/v1/plugin/weda/userinfo",
+            &ops::GET_WEDA_USER_INFO,
+            get(platform::get_weda_user_info),
+        ),
+        (
+            "/auth/v1/user/authorize",
+            &ops::AUTHORIZE,
+            post(oauth::authorize),
+        ),
+        (
+            "/auth/v1/user/authorize/info",
+            &ops::GET_AUTHORIZE_INFO,
+            get(oauth::authorize_info),
+        ),
+        (
+            "/auth/v1/user/device/authorize",
+            &ops::AUTHORIZE_DEVICE,
+            post(oauth::authorize_device),
+        ),
+        (
+            "/auth/v1/checkUsername",
+            &ops::CHECK_USERNAME,
+            get(platform::check_username),
+        ),
+        (
+            "/auth/v1/mgr/provider/providerSubType",
+            &ops::GET_PROVIDER_SUB_TYPE,
+            post(platform::get_provider_sub_type),
+        ),
+        (
+            "/auth/v1/qrcode/generate",
+            &ops::GENERATE_QRCODE,
+            post(qrcode::generate_qrcode),
+        ),
+        (
+            "/auth/v1/qrcode/get/status",
+            &ops::GET_QRCODE_STATUS,
+            post(qrcode::get_qrcode_status),
+        ),
+        (
+            "/auth/v1/user/security/history",
+            &ops::GET_SECURITY_HISTORY,
+            get(security::get_security_history),
+        ),
+    ];
+    routes
+        .into_iter()
+        .fold(Router::new(), |router, (path, operation, route)| {
+            router.route(path, gated(app, operation, route))
+        })
 }
 
 async fn not_found() -> ApiError {

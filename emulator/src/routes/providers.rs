@@ -92,6 +92,8 @@ pub(crate) async fn grant_provider_token(
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ProviderParams {
     encrypted_data: Option<String>,
+    /// The newer WeChat phone-number code (3.3.3 `provider_params.code`).
+    code: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -100,16 +102,18 @@ pub(crate) struct PatchProviderTokenRequest {
     provider_params: Option<ProviderParams>,
 }
 
-/// The WeChat phone-number step. Nothing is encrypted in the emulator: `encryptedData` is
-/// read as the phone number itself ("+86 13800000000").
+/// The WeChat phone-number step. Nothing is encrypted in the emulator: `encryptedData`, or
+/// the phone-number `code`, is read as the phone number itself ("+86 13800000000").
 pub(crate) async fn patch_provider_token(
     State(app): State<App>,
     JsonBody(req): JsonBody<PatchProviderTokenRequest>,
 ) -> ApiResult<NoStore<ProviderTokenResponse>> {
     let phone = req
         .provider_params
-        .and_then(|p| p.encrypted_data)
-        .ok_or_else(|| ApiError::invalid_argument("provider_params.encryptedData is required"))?;
+        .and_then(|p| p.encrypted_data.or(p.code))
+        .ok_or_else(|| {
+            ApiError::invalid_argument("provider_params.encryptedData or .code is required")
+        })?;
     let phone = Contact::phone(&phone)?;
     let now = app.now();
     let identity =

@@ -156,7 +156,7 @@ pub(crate) async fn sign_in_anonymously(State(app): State<App>, ctx: Ctx) -> Tok
 pub(crate) struct SignUpRequest {
     phone_number: Option<String>,
     email: Option<String>,
-    verification_token: String,
+    verification_token: Option<String>,
     username: Option<String>,
     password: Option<String>,
     name: Option<String>,
@@ -164,10 +164,28 @@ pub(crate) struct SignUpRequest {
     picture: Option<String>,
     locale: Option<String>,
     provider_token: Option<String>,
+    anonymous_token: Option<String>,
 }
 
-/// Sign-up proves a phone number or e-mail address with a verification token; username and
-/// password are optional extras (upstream refuses username+password alone).
+/// What proves the new account: a verified phone number or e-mail address, or else a
+/// third-party identity (3.3.3 makes both optional; one is needed).
+enum Proof {
+    Contact(Contact),
+    Identity(Identity),
+}
+
+impl Proof {
+    fn created_from(&self) -> &str {
+        match self {
+            Proof::Contact(contact) => contact.provider_type(),
+            Proof::Identity(identity) => &identity.provider_id,
+        }
+    }
+}
+
+/// Sign-up proves a phone number or e-mail address with a verification token, or an identity
+/// with a provider token; username and password are optional extras (upstream refuses
+/// username+password alone). `anonymous_token` upgrades that anonymous user in place.
 pub(crate) async fn sign_up(
     State(app): State<App>,
     ctx: Ctx,
@@ -180,13 +198,34 @@ pub(crate) async fn sign_up(
     if let Some(password) = &req.password {
         validate_password(password)?;
     }
-    let contact = check_sign_up(&app, &req, named.as_ref())?;
+    let upgrade = anonymous_to_upgrade(&app, req.anonymous_token.as_deref())?;
+    let proof = check_sign_up(&app, &req, named.as_ref())?;
     let password_hash = match req.password.clone() {
         Some(password) => Some(passwords::hash(app.config.password_hashing, password).await?),
         None => None,
     };
-    let sub = commit_sign_up(&app, &req, &contact, password_hash)?;
-    app.issue(user_session(&ctx, sub, contact.provider_type()))
+    let created_from = proof.created_from().to_owned();
+    let sub = commit_sign_up(&app, &req, &proof, upgrade, password_hash)?;
+    app.issue(user_session(&ctx, sub, &created_from))
+}
+
+/// The anonymous user an `anonymous_token` (an anonymous session's access token) names.
+fn anonymous_to_upgrade(app: &App, token: Option<&str>) -> ApiResult<Option<String>> {
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let authed = crate::auth::authenticate(app, Some(token))?;
+    let anonymous = app
+        .state()
+        .users
+        .get(&authed.sub)
+        .is_some_and(|u| u.anonymous);
+    if !anonymous {
+        return Err(ApiError::invalid_argument(
+            "anonymous_token is not an anonymous user's access token",
+        ));
+    }
+    Ok(Some(authed.sub))
 }
 
 /// The phone number or e-mail a request names, if any.
@@ -200,34 +239,56 @@ fn named_contact(phone: Option<&str>, email: Option<&str>) -> ApiResult<Option<C
     }
 }
 
-/// Checks everything that can fail before the (slow) password hash; returns the contact.
-fn check_sign_up(app: &App, req: &SignUpRequest, named: Option<&Contact>) -> ApiResult<Contact> {
+/// Checks everything that can fail before the (slow) password hash; returns the proof.
+fn check_sign_up(app: &App, req: &SignUpRequest, named: Option<&Contact>) -> ApiResult<Proof> {
     let now = app.now();
     let state = app.state();
-    let contact = state
-        .verifications
-        .peek_token(&req.verification_token, now)?;
-    ensure_same_contact(&contact, named)?;
-    state.users.ensure_contact_free(&contact, None)?;
+    let identity = req
+        .provider_token
+        .as_deref()
+        .map(|token| state.provider_tokens.get(token, now))
+        .transpose()?;
+    let proof = match (req.verification_token.as_deref(), identity) {
+        (Some(token), _) => {
+            let contact = state.verifications.peek_token(token, now)?;
+            ensure_same_contact(&contact, named)?;
+            state.users.ensure_contact_free(&contact, None)?;
+            Ok(Proof::Contact(contact))
+        }
+        (None, Some(identity)) => {
+            if state
+                .users
+                .by_link(&identity.provider_id, &identity.provider_user_id)
+                .is_some()
+            {
+                return Err(ApiError::already_exists(
+                    "already_exists",
+                    "this identity already belongs to a user; sign in with it",
+                ));
+            }
+            Ok(Proof::Identity(identity))
+        }
+        (None, None) => Err(ApiError::invalid_argument(
+            "send verification_token (a verified phone number or e-mail) or provider_token",
+        )),
+    }?;
     if let Some(username) = &req.username {
         state.users.ensure_username_free(username, None)?;
     }
-    if let Some(token) = &req.provider_token {
-        state.provider_tokens.get(token, now)?;
-    }
-    Ok(contact)
+    Ok(proof)
 }
 
-/// Re-checks under the lock (another request may have won meanwhile) and creates the user.
+/// Re-checks under the lock (another request may have won meanwhile) and creates the user,
+/// or turns the anonymous user `upgrade` into it.
 fn commit_sign_up(
     app: &App,
     req: &SignUpRequest,
-    contact: &Contact,
+    proof: &Proof,
+    upgrade: Option<String>,
     password_hash: Option<String>,
 ) -> ApiResult<String> {
     let now = app.now();
     let mut state = app.state();
-    state.users.ensure_contact_free(contact, None)?;
     if let Some(username) = &req.username {
         state.users.ensure_username_free(username, None)?;
     }
@@ -236,11 +297,22 @@ fn commit_sign_up(
         .as_deref()
         .map(|t| state.provider_tokens.get(t, now))
         .transpose()?;
-    state
-        .verifications
-        .take_token(&req.verification_token, now)?;
-    let mut user = User::new(state.users.new_sub(), contact.provider_type(), now);
-    user.set_contact(Some(contact), contact);
+    if let Proof::Contact(contact) = proof {
+        state.users.ensure_contact_free(contact, None)?;
+        if let Some(token) = &req.verification_token {
+            state.verifications.take_token(token, now)?;
+        }
+    }
+    let mut user = match upgrade.and_then(|sub| state.users.remove(&sub)) {
+        Some(mut anonymous) => {
+            anonymous.anonymous = false;
+            anonymous
+        }
+        None => User::new(state.users.new_sub(), proof.created_from(), now),
+    };
+    if let Proof::Contact(contact) = proof {
+        user.set_contact(Some(contact), contact);
+    }
     user.username.clone_from(&req.username);
     user.password_updated_at = password_hash.as_ref().map(|_| now);
     user.password_hash = password_hash;

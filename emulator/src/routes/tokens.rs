@@ -12,6 +12,7 @@ use crate::cloud_auth::CloudCaller;
 use crate::context::{Ctx, JsonBody};
 use crate::errors::{ApiError, ApiResult};
 use crate::keys::keys;
+use crate::routes::oauth::{DEVICE_CODE_GRANT, authorization_code_grant, device_code_grant};
 use crate::routes::signin::with_password;
 use crate::secrets::random_token;
 use crate::state::App;
@@ -26,6 +27,10 @@ pub(crate) struct GrantTokenRequest {
     refresh_token: Option<String>,
     username: Option<String>,
     password: Option<String>,
+    device_code: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
 }
 
 pub(crate) async fn grant_token(
@@ -43,6 +48,14 @@ pub(crate) async fn grant_token(
                 "username and password are required",
             )),
         },
+        DEVICE_CODE_GRANT => device_code_grant(&app, &ctx, req.device_code.as_deref()),
+        "authorization_code" => authorization_code_grant(
+            &app,
+            &ctx,
+            req.code.as_deref(),
+            req.redirect_uri.as_deref(),
+            req.code_verifier.as_deref(),
+        ),
         other => Err(ApiError::unsupported_grant_type(other)),
     }
 }

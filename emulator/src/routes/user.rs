@@ -226,6 +226,37 @@ pub(crate) struct EditUserBasicInfoRequest {
     description: Option<String>,
     avatar_url: Option<String>,
     gender: Option<String>,
+    /// The current password, with `new_password` (3.3.3 `ModifyUserBasicInfoRequest`).
+    password: Option<String>,
+    new_password: Option<String>,
+    /// 3.3.3 `modifyPassword`'s RSA-encrypted form; the emulator has no key exchange.
+    encrypt_password: Option<String>,
+}
+
+/// The new password's hash when the edit changes the password (old one checked first).
+async fn basic_edit_password(
+    app: &App,
+    sub: &str,
+    req: &EditUserBasicInfoRequest,
+) -> ApiResult<Option<String>> {
+    if req.encrypt_password.is_some() {
+        return Err(ApiError::invalid_argument(
+            "encrypted passwords need POST /auth/v2/signin/publichkey, which the emulator does not serve; send password and new_password",
+        ));
+    }
+    match (req.password.clone(), req.new_password.clone()) {
+        (None, None) => Ok(None),
+        (Some(old), Some(new)) => {
+            validate_password(&new)?;
+            check_password(app, sub, old).await?;
+            passwords::hash(app.config.password_hashing, new)
+                .await
+                .map(Some)
+        }
+        _ => Err(ApiError::invalid_argument(
+            "send both password and new_password to change the password",
+        )),
+    }
 }
 
 pub(crate) async fn edit_user_basic_info(
@@ -253,6 +284,7 @@ pub(crate) async fn edit_user_basic_info(
         .filter(|e| !e.is_empty())
         .map(Contact::email)
         .transpose()?;
+    let new_hash = basic_edit_password(&app, &authed.sub, &req).await?;
     let now = app.now();
     let mut state = app.state();
     if let Some(username) = &req.username {
@@ -278,6 +310,14 @@ pub(crate) async fn edit_user_basic_info(
     set_if(&mut user.picture, req.avatar_url);
     set_if(&mut user.gender, req.gender);
     user.updated_at = now;
+    if let Some(hash) = new_hash {
+        user.password_hash = Some(hash);
+        user.password_updated_at = Some(now);
+        // As PATCH /user/password: every other session of the user is signed out.
+        state
+            .sessions
+            .revoke_where(|sid, s| s.sub == authed.sub && sid != authed.sid);
+    }
     Ok(empty())
 }
 
@@ -370,18 +410,26 @@ fn resolve_conflict(
 
 #[derive(Debug, Serialize)]
 pub(crate) struct QueryUsersResponse {
-    total: String,
+    /// A number, as 3.3.3 declares it (older builds read a decimal string).
+    total: usize,
     data: Vec<QueriedUser>,
 }
 
-/// Users matching any of the given ids (`id`, repeatable), username, e-mail or phone number.
+/// Users matching any of the given ids (`id`, comma-joined as 3.3.3 sends them, or
+/// repeated), username, e-mail or phone number.
 /// Any signed-in user may query (upstream's admin restrictions are not modelled).
 pub(crate) async fn query_users(
     State(app): State<App>,
     _caller: Authed,
     ctx: Ctx,
 ) -> ApiResult<Json<QueryUsersResponse>> {
-    let ids: Vec<&str> = ctx.query_all("id").chain(ctx.query_all("id[]")).collect();
+    let ids: Vec<&str> = ctx
+        .query_all("id")
+        .chain(ctx.query_all("id[]"))
+        .flat_map(|ids| ids.split(','))
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .collect();
     let username = ctx.query("username");
     let email = ctx.query("email").map(Contact::email).transpose()?;
     let phone = ctx.query("phone_number").map(Contact::phone).transpose()?;
@@ -403,7 +451,7 @@ pub(crate) async fn query_users(
         .map(QueriedUser::from)
         .collect();
     Ok(Json(QueryUsersResponse {
-        total: data.len().to_string(),
+        total: data.len(),
         data,
     }))
 }

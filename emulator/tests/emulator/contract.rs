@@ -92,7 +92,7 @@ fn the_spec_covers_the_planned_operations() {
         .filter_map(Value::as_object)
         .flat_map(|ops| ops.values())
         .filter(|op| op.get("operationId").is_some());
-    assert_eq!(operations.count(), 37);
+    assert_eq!(operations.count(), 47);
     assert!(response_schema("post", "/auth/v1/token", 200).is_some());
     assert!(response_schema("delete", "/auth/v1/user/provider/github", 404).is_some());
     // The checker does catch a wrong type and a missing required field.

@@ -10,4 +10,5 @@ mod faults;
 mod operations;
 mod robustness;
 mod server_side;
+mod sdk_flows;
 mod sessions;

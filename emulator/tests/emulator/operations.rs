@@ -261,7 +261,7 @@ async fn user_family(emu: &Emu, alice: &str) {
             None,
         )
         .await;
-    assert_eq!(query.body["total"], "1");
+    assert_eq!(query.body["total"], 1);
     let exists = reply(
         emu.request(Method::GET, "/auth/v1/checkIfUserExist")
             .query(&[("username", "alice_01")]),

@@ -335,6 +335,10 @@ async fn the_token_endpoint_has_a_password_grant_and_rejects_other_grants() {
     let body = json!({"grant_type": "authorization_code", "code": "x"});
     emu.post("/auth/v1/token", body)
         .await
+        .assert_error(400, "invalid_grant");
+    let body = json!({"grant_type": "client_credentials"});
+    emu.post("/auth/v1/token", body)
+        .await
         .assert_error(400, "unsupported_grant_type");
     emu.post("/auth/v1/token", json!({"grant_type": "refresh_token"}))
         .await
