@@ -28,13 +28,13 @@ use crate::token_store::{
     StoreFuture, StoreLock, StoredSession, TokenStore, decode_session_file, encode_session_file,
 };
 
-/// Lua: the next fencing value, stored in `KEYS[fence_key]`.
+/// Lua: sets the (declared) local `fence` to the next fencing value, stored in `KEYS[fence_key]`.
 macro_rules! next_fence_lua {
     ($fence_key:literal) => {
         concat!(
             "local t = redis.call('TIME')\n",
             "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n",
-            "local fence = math.max((tonumber(redis.call('GET', KEYS[",
+            "fence = math.max((tonumber(redis.call('GET', KEYS[",
             $fence_key,
             "])) or 0) + 1, now)\n",
             "redis.call('SET', KEYS[",
@@ -49,6 +49,7 @@ static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(concat!(
         "local left = redis.call('PTTL', KEYS[1])\n",
         "if left ~= -2 then return {0, left} end\n",
+        "local fence\n",
         next_fence_lua!("2"),
         "redis.call('SET', KEYS[1], string.format('%.0f', fence), 'PX', ARGV[1])\n",
         "return {fence, 0}\n",
