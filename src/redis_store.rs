@@ -134,6 +134,9 @@ struct Held {
     /// The highest fence this object has read or written: a stored session with a lower
     /// one is from before a Redis rollback (a failover that lost writes).
     high_water: u64,
+    /// The release of the last lease, still in flight: the next `lock` of this object
+    /// awaits it rather than polling for its own lease to go away.
+    releasing: Option<JoinHandle<()>>,
 }
 
 impl RedisTokenStore {
@@ -267,6 +270,11 @@ impl RedisTokenStore {
     /// Takes the lease, polling while another process holds it (at most until it expires
     /// or `lock_timeout` passes).
     async fn acquire(&self) -> Result<LeaseGuard, StoreError> {
+        let releasing = self.held().releasing.take();
+        if let Some(releasing) = releasing {
+            // Bounded by the connection's response timeout.
+            let _ = releasing.await;
+        }
         let started = tokio::time::Instant::now();
         let lease_ms = self.lease.as_millis().to_string();
         let mut pause = Duration::from_millis(5);
@@ -358,7 +366,7 @@ impl Drop for LeaseGuard {
         };
         let store = self.store.clone();
         let fence = self.fence.to_string();
-        runtime.spawn(async move {
+        let releasing = runtime.spawn(async move {
             let mut redis = store.redis.clone();
             let released: RedisResult<i64> = RELEASE
                 .key(&store.lease_key)
@@ -369,6 +377,7 @@ impl Drop for LeaseGuard {
                 tracing::debug!(key = %store.lease_key, %error, "could not release the refresh lease; it expires");
             }
         });
+        self.store.held().releasing = Some(releasing);
     }
 }
 

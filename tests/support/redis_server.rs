@@ -1,5 +1,5 @@
 //! A real `redis-server` for one test (or benchmark): its own free port on 127.0.0.1, its
-//! own data directory (append-only file, fsync on every write), killed when dropped.
+//! own data directory (append-only file), killed when dropped.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -10,11 +10,18 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: tempfile::TempDir,
+    appendfsync: &'static str,
 }
 
 impl RedisServer {
-    /// Starts a server and waits until it answers `PING`.
+    /// Starts a server that fsyncs every write (so a kill loses nothing acknowledged) and
+    /// waits until it answers `PING`.
     pub fn start() -> RedisServer {
+        RedisServer::start_with("always")
+    }
+
+    /// Starts a server with `appendfsync` `always`, `everysec` or `no`.
+    pub fn start_with(appendfsync: &'static str) -> RedisServer {
         // A port the OS says is free; it is released just before redis binds it.
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -24,6 +31,7 @@ impl RedisServer {
             child: None,
             port,
             dir: tempfile::tempdir().expect("a data directory"),
+            appendfsync,
         };
         server.spawn();
         server
