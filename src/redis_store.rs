@@ -239,19 +239,34 @@ impl RedisTokenStore {
             })
     }
 
-    /// The compare-and-set write; `json` empty for a sign-out.
+    /// The compare-and-set write; `json` empty for a sign-out. A write that did not get an
+    /// answer is sent again (twice, 100 and 300 ms later): the pair was just paid for with
+    /// a refresh token, and the script is idempotent for one fence.
     async fn write(&self, json: String) -> Result<(), StoreError> {
         let lease = self.held().lease.map(|f| f.to_string()).unwrap_or_default();
-        let mut redis = self.redis.clone();
-        let written: i64 = SAVE
-            .key(&self.session_key)
-            .key(&self.lease_key)
-            .key(&self.fence_key)
-            .arg(json)
-            .arg(lease)
-            .invoke_async(&mut redis)
-            .await
-            .map_err(|e| self.unavailable("writing", e))?;
+        let mut pause = Duration::from_millis(100);
+        let mut attempts_left = 2;
+        let written = loop {
+            let mut redis = self.redis.clone();
+            let result: RedisResult<i64> = SAVE
+                .key(&self.session_key)
+                .key(&self.lease_key)
+                .key(&self.fence_key)
+                .arg(&json)
+                .arg(&lease)
+                .invoke_async(&mut redis)
+                .await;
+            match result {
+                Ok(written) => break written,
+                Err(error) if attempts_left > 0 => {
+                    tracing::debug!(key = %self.session_key, %error, "writing the session failed; retrying");
+                    attempts_left -= 1;
+                    tokio::time::sleep(pause).await;
+                    pause *= 3;
+                }
+                Err(error) => return Err(self.unavailable("writing", error)),
+            }
+        };
         let conflict = |reason| StoreError::Conflict {
             key: self.session_key.clone(),
             reason,
