@@ -231,11 +231,13 @@ impl Error {
         }
     }
 
-    /// A transient failure: a network fault or a 408/429/5xx answer.
+    /// A transient failure: a network fault, a 408/429/5xx answer, or a shared token store
+    /// that did not answer or lost a race ([`StoreError::is_transient`]).
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Api(api) => api.is_transient(),
             Error::Transport { .. } => true,
+            Error::Store(store) => store.is_transient(),
             _ => false,
         }
     }
@@ -405,4 +407,40 @@ pub enum StoreError {
         /// What is wrong with it (never its content).
         reason: String,
     },
+    /// The shared store (Redis) did not answer: down, unreachable, or too slow. Nothing
+    /// was written. Transient: a session keeps using its current token while it is valid.
+    #[error(
+        "{operation} `{key}`: {message}; the session keeps its current token until the store answers again"
+    )]
+    Unavailable {
+        /// What was being done.
+        operation: &'static str,
+        /// The store's key (never a token or a password).
+        key: String,
+        /// What failed.
+        message: String,
+    },
+    /// The shared store refused a write that would replace a newer session: this process
+    /// lost its refresh lease, and another process has written (or may be writing) a
+    /// newer pair. Transient: the next refresh re-reads the store and adopts that pair.
+    #[error(
+        "a newer session is stored at `{key}` ({reason}); this pair was not saved and the next refresh adopts the stored one"
+    )]
+    Conflict {
+        /// The store's key.
+        key: String,
+        /// Why the write was refused.
+        reason: &'static str,
+    },
+}
+
+impl StoreError {
+    /// Whether trying again later may succeed (the store was unreachable or another
+    /// process won a race), as opposed to a store that needs fixing.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Unavailable { .. } | StoreError::Conflict { .. }
+        )
+    }
 }

@@ -39,6 +39,8 @@ mod events;
 mod generated;
 mod hooks;
 mod private_file;
+#[cfg(feature = "redis")]
+mod redis_store;
 mod request_id;
 mod retry;
 mod scenarios;
@@ -81,6 +83,13 @@ pub use token_store::{
     FileTokenStore, MemoryTokenStore, StoreFuture, StoreLock, StoredSession, TokenStore,
     decode_session_file,
 };
+
+/// The `redis` crate this crate's Redis support is built on (feature `redis`), for building
+/// a [`redis::aio::ConnectionManager`] of the matching version.
+#[cfg(feature = "redis")]
+pub use redis;
+#[cfg(feature = "redis")]
+pub use redis_store::RedisTokenStore;
 
 use session::Core;
 

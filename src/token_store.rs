@@ -165,7 +165,7 @@ pub fn decode_session_file(bytes: &[u8]) -> Result<StoredSession, String> {
     })
 }
 
-fn encode_session_file(session: &StoredSession) -> Vec<u8> {
+pub(crate) fn encode_session_file(session: &StoredSession) -> Vec<u8> {
     let file = SessionFile {
         version: FILE_VERSION,
         access_token: session.access_token.expose_secret().to_string(),

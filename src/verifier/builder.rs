@@ -41,6 +41,19 @@ pub struct VerifierBuilder {
     jwks_url: Option<String>,
     jwks_json: Option<String>,
     jwks_refetch_interval: Duration,
+    #[cfg(feature = "redis")]
+    shared_cache: Option<SharedRedis>,
+}
+
+/// The shared cache's connection; its `Debug` prints no address.
+#[cfg(feature = "redis")]
+struct SharedRedis(redis::aio::ConnectionManager);
+
+#[cfg(feature = "redis")]
+impl std::fmt::Debug for SharedRedis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Redis")
+    }
 }
 
 impl VerifierBuilder {
@@ -61,6 +74,8 @@ impl VerifierBuilder {
             jwks_url: None,
             jwks_json: None,
             jwks_refetch_interval: Duration::from_secs(30),
+            #[cfg(feature = "redis")]
+            shared_cache: None,
         }
     }
 
@@ -136,6 +151,20 @@ impl VerifierBuilder {
         self
     }
 
+    /// Online mode: share introspection answers with the other replicas through Redis
+    /// (feature `redis`), behind this replica's local cache, so the fleet introspects a
+    /// token once per TTL instead of once per replica. Keys are SHA-256 hashes of the
+    /// tokens; an answer lives at most `min(exp - now, max cache TTL)`, a refusal the
+    /// negative TTL. When Redis does not answer within 250 ms the replica introspects
+    /// itself: an outage costs introspections, never a wrong verdict. Connect with
+    /// [`RedisTokenStore::connect`](crate::RedisTokenStore::connect) or your own
+    /// `ConnectionManager`. Offline mode ignores it (it makes no call to share).
+    #[cfg(feature = "redis")]
+    pub fn with_shared_cache(mut self, redis: redis::aio::ConnectionManager) -> Self {
+        self.shared_cache = Some(SharedRedis(redis));
+        self
+    }
+
     /// The verifier. Checks the configuration; makes no network call.
     pub fn build(self) -> Result<Verifier, BuildError> {
         let audience = match self.audience.clone() {
@@ -153,10 +182,7 @@ impl VerifierBuilder {
             .clone()
             .unwrap_or_else(|| self.config.clock.clone());
         let backend = match self.mode {
-            Mode::Online => Backend::Online(Introspector::new(
-                Session::new(self.config.clone())?,
-                self.max_introspections,
-            )),
+            Mode::Online => Backend::Online(self.introspector(&audience)?),
             Mode::Offline => {
                 Backend::Offline(Box::new(SignatureCheck::new(self.key_set(clock.clone())?)))
             }
@@ -168,6 +194,18 @@ impl VerifierBuilder {
             clock,
             cache: VerdictCache::new(self.cache),
         })))
+    }
+
+    fn introspector(&self, audience: &str) -> Result<Introspector, BuildError> {
+        let introspector =
+            Introspector::new(Session::new(self.config.clone())?, self.max_introspections);
+        #[cfg(feature = "redis")]
+        let introspector = introspector.with_shared(self.shared_cache.as_ref().map(|redis| {
+            super::shared_cache::SharedCache::new(redis.0.clone(), audience, self.cache)
+        }));
+        #[cfg(not(feature = "redis"))]
+        let _ = audience;
+        Ok(introspector)
     }
 
     fn key_set(&self, clock: Arc<dyn Clock>) -> Result<KeySet, BuildError> {

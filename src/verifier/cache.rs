@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use super::claims::Claims;
 use super::rejection::Rejection;
 
-type TokenHash = [u8; 32];
+pub(crate) type TokenHash = [u8; 32];
 
 #[derive(Clone)]
 struct Entry {
@@ -97,7 +97,7 @@ impl VerdictCache {
     }
 }
 
-fn hash(token: &str) -> TokenHash {
+pub(crate) fn hash(token: &str) -> TokenHash {
     Sha256::digest(token.as_bytes()).into()
 }
 

@@ -196,6 +196,10 @@ impl RawClaims {
         &self.sub
     }
 
+    pub(crate) fn exp_secs(&self) -> u64 {
+        self.exp
+    }
+
     /// Rejects early, before any network call, what is already expired or not yet valid.
     pub(crate) fn check_time(&self, now: u64, leeway: u64) -> Result<(), Rejection> {
         check_time(self.exp, self.nbf, now, leeway)

@@ -33,6 +33,8 @@ mod layer;
 mod offline;
 mod online;
 mod rejection;
+#[cfg(feature = "redis")]
+mod shared_cache;
 
 use std::fmt;
 use std::sync::Arc;
@@ -130,7 +132,7 @@ impl Verifier {
                 let raw = RawClaims::unverified(token)?;
                 // Expired tokens never cost a network call.
                 raw.check_time(now, self.0.leeway_secs)?;
-                introspector.check(token, expected, raw).await
+                introspector.check(token, expected, raw, now).await
             }
             Backend::Offline(signature) => signature.check(token, expected).await,
         }

@@ -1,6 +1,7 @@
 //! Shared helpers for the client tests (httpmock servers, a manual clock, sessions).
 #![allow(dead_code)]
 
+pub mod redis_server;
 pub mod world;
 
 use std::time::{Duration, UNIX_EPOCH};
