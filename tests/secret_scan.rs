@@ -19,11 +19,10 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use cloudbase_auth::{Config, Contact, Error, ManualClock, RefreshToken, Session, SignUp};
 use cloudbase_auth_emulator::{
-    ClientConfig, ClockMode, Control, Emulator, EmulatorConfig, PasswordHashing, RunningEmulator,
-    SeedUser,
+    ClientConfig, Control, Emulator, EmulatorConfig, RunningEmulator, SeedUser,
 };
+use cloudbase_auth_testkit::{CLIENT_ID, emulator_config_from};
 
-const CLIENT_ID: &str = "demo-env";
 const CLIENT_SECRET: &str = "Cs-9f2k7Qx4vT1m";
 const ALICE_PASSWORD: &str = "Pw-Alice-7f3kZq";
 const ALICE_NEW_PASSWORD: &str = "Pw-Alice-new-8hW2";
@@ -133,15 +132,15 @@ struct World {
 impl World {
     async fn start() -> World {
         let config = EmulatorConfig {
-            password_hashing: PasswordHashing::Fast,
-            clock: ClockMode::Frozen,
             clients: vec![ClientConfig {
                 client_id: CLIENT_ID.into(),
                 client_secret: Some(CLIENT_SECRET.into()),
             }],
             ..EmulatorConfig::default()
         };
-        let emulator = Emulator::start(config).await.expect("emulator starts");
+        let emulator = Emulator::start(emulator_config_from(config))
+            .await
+            .expect("emulator starts");
         let control = emulator.control();
         let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(control.now()));
         World {
