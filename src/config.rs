@@ -43,6 +43,7 @@ pub struct Config {
     pub(crate) cloud_secret: Option<ServerCredential>,
     pub(crate) device_id: Option<String>,
     pub(crate) http: Option<reqwest::Client>,
+    pub(crate) user_agent: String,
     pub(crate) timeout: Duration,
     pub(crate) connect_timeout: Duration,
     pub(crate) refresh_margin: Duration,
@@ -53,6 +54,9 @@ pub struct Config {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) store: Arc<dyn TokenStore>,
 }
+
+/// The `User-Agent` of the crate's own HTTP client unless `with_user_agent` says otherwise.
+const DEFAULT_USER_AGENT: &str = concat!("cloudbase-auth-rust/", env!("CARGO_PKG_VERSION"));
 
 /// The default region of the official SDK.
 pub const DEFAULT_REGION: &str = "ap-shanghai";
@@ -66,6 +70,7 @@ impl Config {
             cloud_secret: None,
             device_id: None,
             http: None,
+            user_agent: DEFAULT_USER_AGENT.to_string(),
             timeout: Duration::from_secs(15),
             connect_timeout: Duration::from_secs(5),
             refresh_margin: Duration::from_secs(60),
@@ -170,6 +175,20 @@ impl Config {
     /// Bring your own `reqwest::Client` (its timeouts and user agent then apply).
     pub fn with_http_client(mut self, client: reqwest::Client) -> Config {
         self.http = Some(client);
+        self
+    }
+
+    /// The `User-Agent` header (default `cloudbase-auth-rust/VERSION`), e.g. to name your
+    /// service in CloudBase's logs. Ignored with [`with_http_client`](Config::with_http_client),
+    /// whose client sends its own.
+    ///
+    /// ```
+    /// let config = cloudbase_auth::Config::for_env("my-env-1a2b3c")
+    ///     .with_user_agent("billing-service/2.3 cloudbase-auth-rust");
+    /// # let _ = config;
+    /// ```
+    pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Config {
+        self.user_agent = user_agent.into();
         self
     }
 
@@ -298,12 +317,13 @@ impl Config {
         if let Some(client) = &self.http {
             return Ok(client.clone());
         }
-        reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .timeout(self.timeout)
             .connect_timeout(self.connect_timeout)
             // Never follow redirects with credentials attached (oauth2-rs does the same).
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("cloudbase-auth-rust/", env!("CARGO_PKG_VERSION")))
+            .user_agent(&self.user_agent);
+        crate::tls::configure(builder)?
             .build()
             .map_err(|e| ConfigError::HttpClient(e.to_string()))
     }

@@ -12,6 +12,23 @@ use std::time::Duration;
 use crate::generated::types::ErrorBody;
 
 /// Everything that can go wrong.
+///
+/// Match on what a caller can act on; the enum is `#[non_exhaustive]`, so keep a `_` arm.
+///
+/// ```no_run
+/// use cloudbase_auth::{Error, Session};
+///
+/// # async fn demo(session: Session) {
+/// match session.sign_in_with_password("alice", "wrong").await {
+///     Ok(signed_in) => println!("welcome {:?}", signed_in),
+///     Err(Error::Api(api)) if api.is_captcha_required() => { /* show the captcha */ }
+///     Err(Error::Api(api)) => eprintln!("refused: {} ({})", api.error, api.request_id),
+///     Err(e @ Error::Transport { .. }) if !e.may_have_been_sent() => { /* safe to resend */ }
+///     Err(Error::SignInRequired { reason, .. }) => eprintln!("sign in again: {reason}"),
+///     Err(other) => eprintln!("{other}"), // names the request id; never a token
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -101,6 +118,19 @@ impl fmt::Display for SignInReason {
 }
 
 /// An error answer from the server.
+///
+/// ```no_run
+/// use cloudbase_auth::{Error, Session};
+///
+/// # async fn demo(session: Session) -> Result<(), Error> {
+/// if let Err(Error::Api(api)) = session.me().await {
+///     // e.g. 401 `unauthenticated` (16): the session could not be renewed.
+///     eprintln!("HTTP {} {} {:?}: {:?}", api.status, api.error, api.error_code, api.error_description);
+///     eprintln!("quote request id {} to CloudBase support", api.request_id);
+///     if api.is_transient() { /* worth trying again later */ }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ApiError {

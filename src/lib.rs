@@ -26,8 +26,25 @@
 //! # let _ = providers;
 //! # Ok(()) }
 //! ```
+//!
+//! # Features
+//!
+//! | feature | what |
+//! |---|---|
+//! | `rustls` (default) | TLS by rustls with aws-lc-rs and the platform's certificate verifier |
+//! | `rustls-ring` | TLS by rustls with ring and Mozilla's roots compiled in (webpki-roots): no C toolchain, no CA bundle in the image; wins over the other TLS features |
+//! | `native-tls` | TLS by the platform's library (OpenSSL, Schannel, Security.framework); turn default features off to drop rustls |
+//! | `verifier` | `verifier::Verifier`: checks CloudBase access tokens (introspection or JWKS) |
+//! | `axum` | `verifier` plus a tower layer and an axum extractor |
+//!
+//! With no TLS feature only `http://` works (e.g. the emulator). To bring your own
+//! `reqwest::Client` ([`Config::with_http_client`]), build it from the re-exported
+//! [`reqwest`] so the versions match.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// docs.rs builds with `--cfg docsrs` and every feature: each feature-gated item is
+// labelled with the feature that enables it.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
 mod clock;
@@ -48,8 +65,10 @@ mod secret;
 pub mod server;
 mod security_history;
 mod session;
+mod tls;
 mod token_store;
 #[cfg(feature = "verifier")]
+#[cfg_attr(docsrs, doc(cfg(feature = "verifier")))]
 pub mod verifier;
 
 use std::fmt;
@@ -90,6 +109,15 @@ pub use token_store::{
 pub use redis;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisTokenStore;
+/// The README's Rust blocks, compiled and run as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
+/// The HTTP client crate this one is built on. A client given to
+/// [`Config::with_http_client`] must be this version's `reqwest::Client`: name it through
+/// this re-export and the versions always match.
+pub use reqwest;
 
 use session::Core;
 
@@ -99,6 +127,8 @@ use session::Core;
 pub mod __fuzz {
     pub use crate::hooks::normalize_error_body_for_fuzzing as normalize_error_body;
     pub use crate::session::decode_token_response_for_fuzzing as decode_token_response;
+    #[cfg(feature = "verifier")]
+    pub use crate::verifier::claims::{ClaimsProbe, probe_claims_for_fuzzing as probe_claims};
 }
 
 /// One user's session with CloudBase Auth: cheap to clone, `Send + Sync`; all clones

@@ -10,6 +10,23 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 /// Only safe retries happen: a connection that was never made, idempotent (`GET`)
 /// operations, and the refresh grant (the server's reuse window makes resending the
 /// same refresh token safe).
+///
+/// ```
+/// use std::time::Duration;
+/// use cloudbase_auth::{Config, RetryPolicy};
+///
+/// // A batch job that can wait: more retries, longer backoff.
+/// let patient = RetryPolicy {
+///     max_retries: 5,
+///     max_delay: Duration::from_secs(10),
+///     ..RetryPolicy::default()
+/// };
+/// let config = Config::for_env("my-env-1a2b3c").with_retry_policy(patient);
+/// // A latency-sensitive handler: fail fast and let the caller decide.
+/// let config = config.with_retry_policy(RetryPolicy::none());
+/// # let _ = config;
+/// assert_eq!(RetryPolicy::none().delay(0, None), None);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Retries after the first attempt.

@@ -38,6 +38,43 @@ pub struct StoredSession {
 
 /// Keeps a session. Called with the new pair *before* a rotated token is used, so a
 /// crash never leaves a store holding a spent refresh token.
+///
+/// [`MemoryTokenStore`] (the default) and [`FileTokenStore`] come with the crate; any
+/// other place (a database, a secret manager) is a small implementation:
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::Mutex;
+/// use cloudbase_auth::{Config, StoreFuture, StoredSession, TokenStore};
+///
+/// /// One user's session in a map shared by many users (think: a table keyed by user).
+/// #[derive(Debug)]
+/// struct Keyed<'m> {
+///     key: String,
+///     map: &'m Mutex<HashMap<String, StoredSession>>,
+/// }
+///
+/// impl TokenStore for Keyed<'static> {
+///     fn load(&self) -> StoreFuture<'_, Option<StoredSession>> {
+///         let found = self.map.lock().unwrap().get(&self.key).cloned();
+///         Box::pin(async move { Ok(found) })
+///     }
+///     fn save<'a>(&'a self, session: &'a StoredSession) -> StoreFuture<'a, ()> {
+///         self.map.lock().unwrap().insert(self.key.clone(), session.clone());
+///         Box::pin(async { Ok(()) })
+///     }
+///     fn clear(&self) -> StoreFuture<'_, ()> {
+///         self.map.lock().unwrap().remove(&self.key);
+///         Box::pin(async { Ok(()) })
+///     }
+/// }
+///
+/// static SESSIONS: std::sync::LazyLock<Mutex<HashMap<String, StoredSession>>> =
+///     std::sync::LazyLock::new(Default::default);
+/// let store = Keyed { key: "user-42".into(), map: &SESSIONS };
+/// let config = Config::for_env("my-env-1a2b3c").with_token_store(store);
+/// # let _ = config;
+/// ```
 pub trait TokenStore: Send + Sync + Debug {
     /// The stored session, if any.
     fn load(&self) -> StoreFuture<'_, Option<StoredSession>>;

@@ -20,11 +20,11 @@ use std::time::{Duration, UNIX_EPOCH};
 use cloudbase_auth::server::{ServerCredential, ServiceSession};
 use cloudbase_auth::{Config, Contact, Error, ManualClock, RefreshToken, Session, SignUp};
 use cloudbase_auth_emulator::{
-    ClientConfig, ClockMode, CloudSecret, Control, CustomLoginPublicKey, Emulator, EmulatorConfig,
-    PasswordHashing, RunningEmulator, SeedUser,
+    ClientConfig, CloudSecret, Control, CustomLoginPublicKey, Emulator, EmulatorConfig,
+    RunningEmulator, SeedUser,
 };
+use cloudbase_auth_testkit::{CLIENT_ID, emulator_config_from};
 
-const CLIENT_ID: &str = "demo-env";
 const CLIENT_SECRET: &str = "Cs-9f2k7Qx4vT1m";
 const ALICE_PASSWORD: &str = "Pw-Alice-7f3kZq";
 const ALICE_NEW_PASSWORD: &str = "Pw-Alice-new-8hW2";
@@ -138,8 +138,6 @@ struct World {
 impl World {
     async fn start() -> World {
         let config = EmulatorConfig {
-            password_hashing: PasswordHashing::Fast,
-            clock: ClockMode::Frozen,
             clients: vec![
                 ClientConfig {
                     client_id: CLIENT_ID.into(),
@@ -162,7 +160,9 @@ impl World {
             }],
             ..EmulatorConfig::default()
         };
-        let emulator = Emulator::start(config).await.expect("emulator starts");
+        let emulator = Emulator::start(emulator_config_from(config))
+            .await
+            .expect("emulator starts");
         let control = emulator.control();
         let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(control.now()));
         World {

@@ -14,19 +14,17 @@ use std::process::Stdio;
 use std::time::{Duration, UNIX_EPOCH};
 
 use cloudbase_auth::{
-    AccessToken, Config, FileTokenStore, ManualClock, RefreshToken, RetryPolicy, Session,
-    StoredSession, TokenStore, decode_session_file,
+    AccessToken, Config, FileTokenStore, ManualClock, RefreshToken, Session, StoredSession,
+    TokenStore, decode_session_file,
 };
-use cloudbase_auth_emulator::{
-    ClockMode, Control, Emulator, EmulatorConfig, PasswordHashing, RunningEmulator, SeedUser,
-};
+use cloudbase_auth_emulator::{Control, Emulator, RunningEmulator, SeedUser};
+use cloudbase_auth_testkit::{CLIENT_ID, PASSWORD, emulator_config, fast_retries};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 const WRITER_PATH: &str = "CLOUDBASE_AUTH_TEST_WRITER_PATH";
 const REFRESHER_PATH: &str = "CLOUDBASE_AUTH_TEST_REFRESHER_PATH";
 const REFRESHER_URL: &str = "CLOUDBASE_AUTH_TEST_REFRESHER_URL";
 const REFRESHER_NOW: &str = "CLOUDBASE_AUTH_TEST_REFRESHER_NOW";
-const PASSWORD: &str = "Alice-pw-1";
 const KILLS: usize = 100;
 
 /// Session number `n`: every field derived from `n`, so a mix of two sessions shows.
@@ -199,12 +197,9 @@ struct World {
 
 impl World {
     async fn start() -> World {
-        let config = EmulatorConfig {
-            password_hashing: PasswordHashing::Fast,
-            clock: ClockMode::Frozen,
-            ..EmulatorConfig::default()
-        };
-        let emulator = Emulator::start(config).await.expect("emulator starts");
+        let emulator = Emulator::start(emulator_config())
+            .await
+            .expect("emulator starts");
         let control = emulator.control();
         control.seed_user(SeedUser {
             username: Some("alice".into()),
@@ -252,13 +247,10 @@ impl World {
 
 fn config(base_url: &str, clock: ManualClock, path: &Path) -> Config {
     Config::for_base_url(base_url)
-        .with_client_id("demo-env")
+        .with_client_id(CLIENT_ID)
         .with_clock(clock)
         .with_refresh_jitter(Duration::ZERO)
-        .with_retry_policy(RetryPolicy {
-            base_delay: Duration::from_millis(1),
-            ..RetryPolicy::default()
-        })
+        .with_retry_policy(fast_retries())
         .with_token_store(FileTokenStore::new(path))
 }
 

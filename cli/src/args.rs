@@ -27,9 +27,14 @@ Exit codes:
 pub struct Cli {
     #[command(flatten)]
     pub connection: Connection,
-    /// Print the API's JSON on stdout (and errors as JSON on stderr) instead of text.
+    /// Print the API's JSON on stdout (and errors as JSON on stderr, with a `kind`) instead
+    /// of text.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Log each request (operation, request id, status, time), retry and refresh on
+    /// stderr. RUST_LOG (e.g. `cloudbase_auth=trace`) sets the filter instead.
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -38,7 +43,7 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct Connection {
     /// CloudBase environment id: the server is https://ENV.REGION.tcb-api.tencentcloudapi.com.
-    #[arg(long, env = "CLOUDBASE_ENV", global = true)]
+    #[arg(long, env = "CLOUDBASE_ENV", global = true, value_parser = identifier)]
     pub env: Option<String>,
     /// Region of the environment [default: ap-shanghai].
     #[arg(long, env = "CLOUDBASE_REGION", global = true)]
@@ -47,7 +52,7 @@ pub struct Connection {
     #[arg(long, env = "CLOUDBASE_BASE_URL", global = true)]
     pub base_url: Option<String>,
     /// Client id [default: the environment id].
-    #[arg(long, env = "CLOUDBASE_CLIENT_ID", global = true)]
+    #[arg(long, env = "CLOUDBASE_CLIENT_ID", global = true, value_parser = identifier)]
     pub client_id: Option<String>,
     /// Client secret (prefer the environment variable: arguments show up in `ps`).
     #[arg(
@@ -70,6 +75,26 @@ pub struct Connection {
         allow_negative_numbers = true
     )]
     pub clock_offset_secs: Option<i64>,
+}
+
+/// An environment or client id, checked whatever server it goes to (`--base-url`
+/// included): it ends up in a host name, a query string and a basic-auth header, so
+/// anything but `a-z A-Z 0-9 - _` (at most 64) is a typo, refused before any request.
+fn identifier(value: &str) -> Result<String, String> {
+    let valid = !value.is_empty()
+        && value.len() <= 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if valid {
+        Ok(value.to_string())
+    } else {
+        Err(
+            "use the id shown in the CloudBase console: letters, digits, `-` and `_`, \
+             at most 64 (e.g. `my-env-1a2b3c`; the emulator's is `demo-env`)"
+                .into(),
+        )
+    }
 }
 
 #[derive(Debug, Subcommand)]

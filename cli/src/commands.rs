@@ -193,8 +193,7 @@ async fn introspect(ctx: &Context, out: Output, token_stdin: bool) -> Result<(),
     let answer = raw::call(session.raw().introspect_token().send()).await?;
     // Upstream answers an invalid token with `{}`, which would print nothing.
     let active = answer.sub.as_deref().is_some_and(|s| !s.is_empty());
-    out.text(&format!("active: {active}"));
-    out.response(&answer)
+    out.introspection(&answer, active)
 }
 
 async fn revoke(ctx: &Context, out: Output, token_stdin: bool) -> Result<(), CliError> {

@@ -58,8 +58,23 @@ impl CliError {
         match (self, json) {
             (CliError::Api(api), true) => eprintln!("{}", api.to_json()),
             (CliError::Api(api), false) => eprint!("{}", api.to_text()),
-            (other, true) => eprintln!("{}", serde_json::json!({ "message": other.message() })),
+            (other, true) => eprintln!(
+                "{}",
+                serde_json::json!({ "kind": other.kind(), "message": other.message() })
+            ),
             (other, false) => eprintln!("cloudbase-auth: {}", other.message()),
+        }
+    }
+
+    /// What a script branches on (`--json`): `usage`, `api`, `malformed_response`,
+    /// `transport` or `other`, one per exit code group.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CliError::Usage(_) => "usage",
+            CliError::Api(_) => "api",
+            CliError::Malformed(_) => "malformed_response",
+            CliError::Transport(_) => "transport",
+            CliError::Other(_) => "other",
         }
     }
 
@@ -72,6 +87,17 @@ impl CliError {
             CliError::Api(api) => &api.error,
         }
     }
+}
+
+/// An error's message followed by its causes, `: `-separated.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        text.push_str(&format!(": {e}"));
+        cause = e.source();
+    }
+    text
 }
 
 impl ApiFailure {
@@ -87,6 +113,7 @@ impl ApiFailure {
 
     fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
+            "kind": "api",
             "status": self.status,
             "error": self.error,
             "error_code": self.error_code,
@@ -119,8 +146,9 @@ impl From<cloudbase_auth::Error> for CliError {
                 error_description: api.error_description.clone(),
                 request_id: api.request_id.clone(),
             }),
-            // Their messages already name the request id and whether it was sent.
-            e @ E::Transport { .. } => CliError::Transport(e.to_string()),
+            // The message names the request id and whether it was sent; the causes say
+            // what failed ("dns error", "connection refused", "certificate").
+            e @ E::Transport { .. } => CliError::Transport(with_causes(&e)),
             e @ E::Decode { .. } => CliError::Malformed(e.to_string()),
             e @ E::SignInRequired { .. } => {
                 CliError::other(format!("{e}: run `cloudbase-auth signin`"))

@@ -19,6 +19,7 @@ mod server;
 use std::process::ExitCode;
 
 use clap::Parser;
+use tracing_subscriber::EnvFilter;
 
 use crate::args::{Cli, Command};
 use crate::config::Context;
@@ -30,6 +31,7 @@ use crate::output::Output;
 async fn main() -> ExitCode {
     // clap exits by itself on a usage error, with code 2 (the documented one).
     let cli = Cli::parse();
+    init_logging(cli.verbose);
     let out = Output::new(cli.json);
     match run(cli, out).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -38,6 +40,21 @@ async fn main() -> ExitCode {
             error.exit_code()
         }
     }
+}
+
+/// Logs go to stderr, so stdout stays the answer. RUST_LOG wins; else `--verbose` shows
+/// this tool's and the client's debug events, and without it only warnings show.
+fn init_logging(verbose: bool) {
+    let default = if verbose {
+        "warn,cloudbase_auth=debug,cloudbase_auth_emulator=info"
+    } else {
+        "warn"
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 async fn run(cli: Cli, out: Output) -> Result<(), CliError> {

@@ -36,6 +36,23 @@ impl Output {
         Ok(())
     }
 
+    /// An introspection: `active` first, then the API's fields (upstream answers an
+    /// inactive token with `{}`, which alone would say nothing).
+    pub fn introspection<T: Serialize>(&self, answer: &T, active: bool) -> Result<(), CliError> {
+        let mut value = serde_json::to_value(answer)
+            .map_err(|e| CliError::other(format!("encoding the answer: {e}")))?;
+        if let Some(object) = value.as_object_mut() {
+            object.insert("active".into(), active.into());
+        }
+        if self.json {
+            println!("{}", pretty(&value));
+        } else {
+            println!("active: {active}");
+            print!("{}", fields(&json!(answer)));
+        }
+        Ok(())
+    }
+
     /// Linked providers: the API's JSON, or one aligned line per provider.
     pub fn providers(&self, providers: &ProvidersResponse) -> Result<(), CliError> {
         if self.json {
@@ -60,13 +77,6 @@ impl Output {
         if self.json {
             println!("{{}}");
         } else {
-            println!("{text}");
-        }
-    }
-
-    /// A line for people only: `--json` output stays one document.
-    pub fn text(&self, text: &str) {
-        if !self.json {
             println!("{text}");
         }
     }

@@ -10,6 +10,7 @@ use assert_cmd::prelude::*;
 use cloudbase_auth_emulator::{
     Emulator, EmulatorConfig, PasswordHashing, RunningEmulator, SeedUser,
 };
+use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -295,4 +296,80 @@ async fn errors_have_distinct_exit_codes() {
     // Other (1): nobody signed in.
     cli.run(&["me"], "").await.assert().code(1);
     emulator.shutdown().await;
+}
+
+/// The binary with only `args` (no session file, no server flags of the `Cli` helper).
+fn bare(args: &[&str]) -> Output {
+    let mut cmd = assert_cmd::cargo::cargo_bin_cmd!("cloudbase-auth");
+    for name in OUR_VARIABLES {
+        cmd.env_remove(name);
+    }
+    cmd.env_remove("RUST_LOG");
+    cmd.args(args).output().expect("the binary runs")
+}
+
+fn stderr_json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stderr).expect("stderr is one JSON object")
+}
+
+#[test]
+fn env_and_client_id_are_checked_even_with_a_base_url() {
+    for flag in ["--env", "--client-id"] {
+        let output = bare(&["--base-url", "http://127.0.0.1:9", flag, "demo env/x", "me"]);
+        output
+            .assert()
+            .code(2)
+            .stderr(contains(flag).and(contains("letters, digits")));
+    }
+}
+
+#[test]
+fn json_errors_carry_a_kind_and_transport_errors_their_causes() {
+    let dir = TempDir::new().expect("temp dir");
+    let session = dir.path().join("session.json");
+    let session = session.to_str().expect("a UTF-8 path");
+    // Port 9 (discard) on loopback: nothing listens, the connection is refused.
+    let common = [
+        "--json",
+        "--base-url",
+        "http://127.0.0.1:9",
+        "--client-id",
+        "demo-env",
+    ];
+    let common = [&common[..], &["--session-file", session]].concat();
+
+    let refused = bare(&[&common[..], &["signin-anonymous"]].concat());
+    refused.clone().assert().code(4);
+    let error = stderr_json(&refused);
+    assert_eq!(error["kind"], "transport", "{error}");
+    let message = error["message"].as_str().expect("a message");
+    assert!(
+        message.contains("refused"),
+        "the cause chain is missing: {message}"
+    );
+
+    let not_signed_in = bare(&[&common[..], &["me"]].concat());
+    not_signed_in.clone().assert().code(1);
+    assert_eq!(stderr_json(&not_signed_in)["kind"], "other");
+}
+
+#[tokio::test]
+async fn introspect_json_says_active_and_verbose_logs_the_requests() {
+    let emulator = emulator().await;
+    let cli = Cli::new(emulator.base_url());
+    cli.json(&["signin-anonymous"], "").await;
+    let introspected = cli.json(&["introspect"], "").await;
+    assert_eq!(introspected["active"], true, "{introspected}");
+
+    let verbose = cli.run(&["--verbose", "me"], "").await;
+    verbose.clone().assert().success();
+    let log = String::from_utf8_lossy(&verbose.stderr);
+    assert!(
+        log.contains("get_user_me"),
+        "no request log on stderr: {log}"
+    );
+    assert!(
+        !log.contains(&cli.stored_access_token()),
+        "a token was logged"
+    );
 }

@@ -6,8 +6,11 @@
 //! write text out.
 
 mod lint;
+pub mod openapi;
 mod operations;
 mod render;
+#[cfg(feature = "validate")]
+pub mod schema;
 mod spec;
 
 pub use lint::{Finding, lint_progenitor_support};

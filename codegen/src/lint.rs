@@ -3,6 +3,8 @@ use std::fmt;
 
 use serde_json::Value;
 
+use crate::openapi::{METHODS, escape};
+
 /// One construct progenitor 0.15.1 cannot generate, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
@@ -16,10 +18,6 @@ impl fmt::Display for Finding {
         write!(f, "{}: {}", self.pointer, self.message)
     }
 }
-
-const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
 
 /// Reports every construct that makes progenitor 0.15.1 panic or refuse (anchors §1.7),
 /// before build.rs would hit it.
@@ -220,15 +218,10 @@ fn response_schema(raw: &Value, response: &Value) -> String {
         .unwrap_or_default()
 }
 
+/// The node a local `$ref` names; the node itself when it is not a reference or the
+/// reference is broken (the typed parse reports those).
 fn resolve<'a>(raw: &'a Value, node: &'a Value) -> &'a Value {
-    match node
-        .get("$ref")
-        .and_then(Value::as_str)
-        .and_then(|r| r.strip_prefix('#'))
-    {
-        Some(pointer) => raw.pointer(pointer).unwrap_or(node),
-        None => node,
-    }
+    crate::openapi::resolve(raw, node).map_or(node, |(target, _)| target)
 }
 
 fn push(out: &mut Vec<Finding>, pointer: &str, message: String) {
@@ -236,9 +229,4 @@ fn push(out: &mut Vec<Finding>, pointer: &str, message: String) {
         pointer: pointer.to_string(),
         message,
     });
-}
-
-/// RFC 6901 escaping of one reference token.
-fn escape(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
 }

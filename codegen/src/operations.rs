@@ -45,10 +45,6 @@ pub struct Operation {
     pub summary: String,
 }
 
-const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
-
 /// Every operation of the spec, ordered by path (the raw map keeps keys sorted).
 pub fn operations(spec: &Spec) -> Result<Vec<Operation>, SpecError> {
     let schemes = spec
@@ -56,18 +52,10 @@ pub fn operations(spec: &Spec) -> Result<Vec<Operation>, SpecError> {
         .pointer("/components/securitySchemes")
         .cloned()
         .unwrap_or(Value::Null);
-    let mut out = Vec::new();
-    let Some(paths) = spec.raw.get("paths").and_then(Value::as_object) else {
-        return Ok(out);
-    };
-    for (path, item) in paths {
-        for method in METHODS {
-            if let Some(op) = item.get(method) {
-                out.push(operation(path, method, op, &schemes)?);
-            }
-        }
-    }
-    Ok(out)
+    crate::openapi::operations(&spec.raw)
+        .into_iter()
+        .map(|found| operation(&found.path, &found.method, found.op, &schemes))
+        .collect()
 }
 
 fn operation(
@@ -107,7 +95,7 @@ fn operation(
     };
     Ok(Operation {
         id: heck::AsSnakeCase(raw_id).to_string(),
-        method: method.to_uppercase(),
+        method: method.to_string(),
         path: path.to_string(),
         auth,
         auth_optional: auth_optional && auth != AuthKind::None,

@@ -16,58 +16,40 @@ use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Method, Request, Uri};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use cloudbase_auth_emulator::{ClockMode, Emulator, EmulatorConfig, PasswordHashing, SeedUser};
+use cloudbase_auth_codegen::Spec;
+use cloudbase_auth_emulator::{Emulator, EmulatorConfig, SeedUser};
+use cloudbase_auth_testkit::{PASSWORD, emulator_config_from};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
-const PASSWORD: &str = "Passw0rd!";
 const MAX_BODY: usize = 2048;
 const RESET_EVERY: u64 = 2000;
 
 /// The emulator's routes (method, path under `/auth/v1/`), `{x}` standing for a
-/// generated segment.
-const ROUTES: &[(&str, &str)] = &[
-    ("GET", "certs"),
-    ("POST", "signin"),
-    ("POST", "signin/anonymously"),
-    ("POST", "signup"),
-    ("POST", "user/signout"),
-    ("POST", "signin/custom"),
-    ("POST", "reset"),
-    ("POST", "token/clientCredential"),
-    ("GET", "provider/uri"),
-    ("POST", "provider/token"),
-    ("PATCH", "provider/token"),
-    ("POST", "signin/with/provider"),
-    ("POST", "token"),
-    ("GET", "token/introspect"),
-    ("POST", "revoke"),
-    ("POST", "verification"),
-    ("POST", "verification/verify"),
-    ("POST", "captcha/data"),
-    ("POST", "captcha/data/verify"),
-    ("POST", "captcha/init"),
-    ("POST", "device/code"),
-    ("GET", "user/me"),
-    ("PATCH", "user/me"),
-    ("DELETE", "user/me"),
-    ("POST", "user/sudo"),
-    ("PATCH", "user/password"),
-    ("POST", "user/basic/edit"),
-    ("PATCH", "user/profile"),
-    ("PATCH", "user/contact"),
-    ("GET", "user/query"),
-    ("GET", "checkIfUserExist"),
-    ("GET", "user/provider"),
-    ("POST", "user/provider/bind"),
-    ("DELETE", "user/provider/{x}"),
-    ("POST", "user/provider/{x}/trans"),
-    ("PATCH", "user/trans/by/provider"),
-    ("DELETE", "user/revoke/all"),
-    ("DELETE", "user/authorized/devices/{x}"),
-];
+/// generated segment: the spec's operation table (the generator's), plus the JWKS.
+fn routes() -> Vec<(String, String)> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../spec/cloudbase-auth-v1.yaml"
+    );
+    let spec = Spec::parse(&std::fs::read_to_string(path).unwrap()).expect("the spec");
+    let operations = cloudbase_auth_codegen::operations(&spec).expect("the operation table");
+    let templated = operations.into_iter().map(|op| {
+        let path = op.path.trim_start_matches("/auth/v1/");
+        let mut segments: Vec<String> = path.split('/').map(String::from).collect();
+        for segment in &mut segments {
+            if segment.starts_with('{') {
+                *segment = "{x}".into();
+            }
+        }
+        (op.method, segments.join("/"))
+    });
+    std::iter::once(("GET".to_string(), "certs".to_string()))
+        .chain(templated)
+        .collect()
+}
 
 /// How the `Authorization` header is made. `Valid` is replaced by a live access token.
 #[derive(Debug, Clone)]
@@ -193,10 +175,10 @@ fn case() -> impl Strategy<Value = Case> {
     let segment = "[A-Za-z0-9_.~-]{0,12}";
     // Mostly a real route with its own method, so requests reach the handlers.
     let route = prop_oneof![
-        4 => (prop::sample::select(ROUTES), segment).prop_map(|((method, route), x)| {
+        4 => (prop::sample::select(routes()), segment).prop_map(|((method, route), x)| {
             (Method::from_bytes(method.as_bytes()).unwrap(), route.replace("{x}", &x))
         }),
-        1 => (any_method.clone(), prop::sample::select(ROUTES), segment)
+        1 => (any_method.clone(), prop::sample::select(routes()), segment)
             .prop_map(|(method, (_, route), x)| (method, route.replace("{x}", &x))),
         1 => (any_method, prop::collection::vec("[A-Za-z0-9_.~%-]{0,10}", 0..4))
             .prop_map(|(method, segments)| (method, segments.join("/"))),
@@ -319,12 +301,10 @@ fn any_request_gets_json_and_never_a_5xx() {
         .enable_all()
         .build()
         .unwrap();
-    let config = EmulatorConfig {
-        password_hashing: PasswordHashing::Fast,
-        clock: ClockMode::Frozen,
+    let config = emulator_config_from(EmulatorConfig {
         max_body_bytes: MAX_BODY,
         ..EmulatorConfig::default()
-    };
+    });
     let (router, control) = Emulator::router(config);
     let sign_in = || -> String {
         control.seed_user(SeedUser {

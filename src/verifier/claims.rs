@@ -132,6 +132,41 @@ fn check_time(exp: u64, nbf: Option<u64>, now: u64, leeway: u64) -> Result<(), R
     Ok(())
 }
 
+/// What the property tests observe of one token (through `crate::__fuzz`): the time check
+/// of the unverified claims, and the claims for the expected audience and issuer with
+/// their own time check and `exp`. Not API.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct ClaimsProbe {
+    /// `RawClaims::check_time`.
+    pub time: Result<(), Rejection>,
+    /// `RawClaims::into_claims`, then `Claims::check_time` and `Claims::exp_secs`.
+    pub claims: Result<(Claims, Result<(), Rejection>, u64), Rejection>,
+}
+
+/// Decodes `token` without checking its signature (`None` when it does not decode) and
+/// runs the checks the verifier runs, for the property tests.
+#[doc(hidden)]
+pub fn probe_claims_for_fuzzing(
+    token: &str,
+    expected_audience: &str,
+    now: u64,
+    leeway: u64,
+) -> Option<ClaimsProbe> {
+    let raw = RawClaims::unverified(token).ok()?;
+    let time = raw.check_time(now, leeway);
+    let expected = Expected {
+        audience: expected_audience.into(),
+        issuer: "iss".into(),
+    };
+    let claims = raw.into_claims(&expected).map(|claims| {
+        let time = claims.check_time(now, leeway);
+        let exp = claims.exp_secs();
+        (claims, time, exp)
+    });
+    Some(ClaimsProbe { time, claims })
+}
+
 /// What a token must match besides its signature.
 #[derive(Debug, Clone)]
 pub(crate) struct Expected {
@@ -320,5 +355,18 @@ mod tests {
             check_time(u64::MAX, Some(u64::MAX), u64::MAX - 1, 30),
             Ok(())
         );
+    }
+
+    /// `Claims::exp()` must not panic for an `exp` past what `SystemTime` holds
+    /// (e.g. `u64::MAX`): `at()` clamps it.
+    #[test]
+    fn claims_time_accessors_do_not_panic_on_far_future_claims() {
+        let claims = RawClaims::unverified(&token(
+            r#"{"iss":"iss","sub":"u","aud":"demo-env","exp":18446744073709551615,"iat":18446744073709551615}"#,
+        ))
+        .unwrap()
+        .into_claims(&expected())
+        .unwrap();
+        let _ = (claims.exp(), claims.iat());
     }
 }

@@ -117,6 +117,7 @@ fn bearer_token(value: &str) -> Result<&str, Rejection> {
 
 /// The claims [`VerifyLayer`] put into the request. Without the layer every request is
 /// refused (and an error logged): a missing layer must not open the route.
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl<S: Send + Sync> FromRequestParts<S> for Claims {
     type Rejection = Rejection;
 

@@ -26,7 +26,7 @@
 
 mod builder;
 mod cache;
-mod claims;
+pub(crate) mod claims;
 mod jwks;
 #[cfg(feature = "axum")]
 mod layer;
@@ -43,6 +43,7 @@ use std::time::UNIX_EPOCH;
 pub use builder::{BuildError, VerifierBuilder};
 pub use claims::Claims;
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use layer::{VerifyLayer, VerifyService};
 pub use rejection::Rejection;
 

@@ -23,6 +23,12 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+impl From<cloudbase_auth_codegen::openapi::OpenApiError> for Error {
+    fn from(error: cloudbase_auth_codegen::openapi::OpenApiError) -> Error {
+        Error(error.to_string())
+    }
+}
+
 /// An error's message followed by its causes: reqwest's own message ("error sending
 /// request") says little without them ("dns error: …", "connection refused").
 pub fn with_causes(error: &dyn std::error::Error) -> String {

@@ -10,12 +10,13 @@ pub mod error;
 pub mod fields;
 pub mod generate;
 pub mod lint;
-pub mod openapi;
 pub mod probe;
-pub mod schema;
 pub mod sdk;
 pub mod upstream;
 
+/// The OpenAPI helpers and the one validator live in the generator crate, which the
+/// emulator's contract tests and `tests/spec.rs` use too.
+pub use cloudbase_auth_codegen::{openapi, schema};
 pub use error::{Error, Result};
 
 use std::path::PathBuf;

@@ -14,7 +14,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::error::with_causes;
-use crate::openapi::{self, resolve};
+use crate::openapi;
 use crate::schema::Schemas;
 use crate::{Error, Result};
 
@@ -263,32 +263,11 @@ impl Run<'_> {
         (body, problems)
     }
 
-    /// The JSON schema the spec gives for this operation's answer with this status:
-    /// the exact code, else its range (`4XX`), else `default`.
+    /// The JSON schema the spec gives for this operation's answer with this status.
     fn response_schema(&self, method: &str, path: &str, status: u16) -> Result<&Value> {
-        let op = openapi::operations(self.spec)
-            .into_iter()
-            .find(|o| o.method == method && o.path == path)
+        let op = openapi::find_operation(self.spec, method, path)
             .ok_or_else(|| Error::new(format!("the spec has no {method} {path}")))?;
-        let responses = op.op.get("responses");
-        let code = status.to_string();
-        let range = format!("{}XX", status / 100);
-        let response = [code.as_str(), &range, "default"]
-            .iter()
-            .find_map(|key| responses.and_then(|r| r.get(*key)))
-            .ok_or_else(|| {
-                Error::new(format!(
-                    "the spec declares no response {status} for {method} {path}"
-                ))
-            })?;
-        let (response, _) = resolve(self.spec, response)?;
-        response
-            .pointer("/content/application~1json/schema")
-            .ok_or_else(|| {
-                Error::new(format!(
-                    "the spec gives no JSON body for {status} of {method} {path}"
-                ))
-            })
+        Ok(openapi::response_schema(self.spec, &op, status)?)
     }
 
     /// Adds a problem to the last step.

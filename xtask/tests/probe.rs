@@ -1,7 +1,8 @@
 //! The probe against the emulator: clean when the server follows the spec, drift when
 //! the spec and the server disagree.
 
-use cloudbase_auth_emulator::{Emulator, EmulatorConfig, PasswordHashing, SeedUser};
+use cloudbase_auth_emulator::{Emulator, SeedUser};
+use cloudbase_auth_testkit::{CLIENT_ID, emulator_config as config};
 use serde_json::{Value, json};
 use xtask::probe::{Target, probe};
 
@@ -10,17 +11,10 @@ fn spec() -> Value {
     xtask::openapi::parse(&text, xtask::SPEC).unwrap()
 }
 
-fn config() -> EmulatorConfig {
-    EmulatorConfig {
-        password_hashing: PasswordHashing::Fast,
-        ..Default::default()
-    }
-}
-
 fn target(base_url: String, credentials: Option<(&str, &str)>) -> Target {
     Target {
         base_url,
-        client_id: "demo-env".into(),
+        client_id: CLIENT_ID.into(),
         credentials: credentials.map(|(u, p)| (u.into(), p.into())),
     }
 }

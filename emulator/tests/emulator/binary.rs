@@ -75,6 +75,26 @@ async fn the_binary_saves_state_on_sigterm_and_loads_it_at_start() {
     let _ = std::fs::remove_file(&state);
 }
 
+/// The workspace README shows the start line as it is printed (for `--port 8787`).
+#[tokio::test]
+async fn the_readme_shows_the_binarys_start_line() {
+    let state = std::env::temp_dir().join(format!(
+        "cloudbase-emulator-readme-{}.json",
+        std::process::id()
+    ));
+    let (child, url) = spawn(&state).await;
+    terminate(child).await;
+    let _ = std::fs::remove_file(&state);
+    let port = url.rsplit(':').next().expect("a port");
+    let printed = format!("listening on {url}").replace(&format!(":{port}"), ":8787");
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("the workspace README");
+    assert!(
+        readme.lines().any(|line| line == format!("# {printed}")),
+        "README.md should show `# {printed}`"
+    );
+}
+
 #[tokio::test]
 async fn shutdown_stops_the_server() {
     let emu = Emu::start().await;

@@ -1,110 +1,61 @@
-//! Response bodies against `spec/cloudbase-auth-v1.yaml`: the schema of the operation's
-//! `200`, `4XX` or `5XX` response, with `$ref`s inlined.
+//! The emulator against the spec: every operation of the codegen operation table is
+//! routed at its method and path under its operation id, and answers are checked against
+//! the spec (the check itself is the test kit's, `cloudbase_auth_testkit::contract`).
 
-use std::sync::OnceLock;
+use std::collections::BTreeMap;
 
-use serde_json::{Map, Value};
+use cloudbase_auth_codegen::{Spec, operations};
+use cloudbase_auth_testkit::contract::violations;
+use reqwest::Method;
+use serde_json::json;
 
-fn spec() -> &'static Value {
-    static SPEC: OnceLock<Value> = OnceLock::new();
-    SPEC.get_or_init(|| {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../spec/cloudbase-auth-v1.yaml"
-        );
-        let text = std::fs::read_to_string(path).expect("the OpenAPI spec");
-        serde_norway::from_str(&text).expect("the spec is YAML")
-    })
-}
+use crate::common::{Emu, reply_unchecked};
 
-/// `/a/{id}/b` matches `/a/42/b`.
-fn matches_template(template: &str, path: &str) -> bool {
-    let (template, path): (Vec<&str>, Vec<&str>) =
-        (template.split('/').collect(), path.split('/').collect());
-    template.len() == path.len()
-        && template
-            .iter()
-            .zip(&path)
-            .all(|(t, p)| t.starts_with('{') || t == p)
-}
-
-/// Replaces `{"$ref": "#/components/schemas/X"}` with schema X, recursively.
-fn inline(schema: &Value) -> Value {
-    match schema {
-        Value::Object(object) => match object.get("$ref").and_then(Value::as_str) {
-            Some(reference) => {
-                let name = reference.trim_start_matches("#/components/schemas/");
-                inline(&spec()["components"]["schemas"][name])
-            }
-            None => Value::Object(
-                object
-                    .iter()
-                    .map(|(k, v)| (k.clone(), inline(v)))
-                    .collect::<Map<_, _>>(),
+/// One source for the operation table: the emulator's ids, methods and paths are the
+/// generator's. Each operation is called once (with an empty body, which most refuse) and
+/// must be counted under its own id and no other; a missing or misplaced route fails.
+#[tokio::test]
+async fn every_spec_operation_is_routed_at_its_method_and_path_under_its_id() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../spec/cloudbase-auth-v1.yaml"
+    );
+    let spec = Spec::parse(&std::fs::read_to_string(path).unwrap()).expect("the spec");
+    let table = operations(&spec).expect("the operation table");
+    let emu = Emu::start().await;
+    for op in &table {
+        let before = emu.control.request_counts();
+        let path = op.path.replace('{', "x").replace('}', "");
+        let method = Method::from_bytes(op.method.as_bytes()).unwrap();
+        let request = emu.request(method, &path).json(&json!({}));
+        let reply = reply_unchecked(request.send().await.expect("an answer")).await;
+        let after = emu.control.request_counts();
+        let count = |counts: &BTreeMap<String, u64>, id: &str| counts.get(id).copied().unwrap_or(0);
+        let total = |counts: &BTreeMap<String, u64>| counts.values().sum::<u64>();
+        assert_eq!(
+            (
+                count(&after, &op.id) - count(&before, &op.id),
+                total(&after) - total(&before)
             ),
-        },
-        Value::Array(items) => Value::Array(items.iter().map(inline).collect()),
-        other => other.clone(),
+            (1, 1),
+            "{} {} should be the emulator's `{}` and only that: {reply:?}",
+            op.method,
+            op.path,
+            op.id
+        );
     }
 }
 
-fn response_schema(method: &str, path: &str, status: u16) -> Option<Value> {
-    let paths = spec()["paths"].as_object()?;
-    let (_, operations) = paths
-        .iter()
-        .find(|(template, _)| matches_template(template, path))?;
-    let key = match status {
-        200..=299 => "200",
-        400..=499 => "4XX",
-        _ => "5XX",
-    };
-    let schema = operations
-        .get(method)?
-        .get("responses")?
-        .get(key)?
-        .pointer("/content/application~1json/schema")?;
-    Some(inline(schema))
-}
-
-/// Where the body breaks the spec; empty for paths and methods outside the spec.
-fn violations(method: &str, path: &str, status: u16, body: &Value) -> Vec<String> {
-    let Some(schema) = response_schema(method, path, status) else {
-        return Vec::new();
-    };
-    let validator = jsonschema::validator_for(&schema).expect("the spec schema compiles");
-    validator.iter_errors(body).map(|e| e.to_string()).collect()
-}
-
-/// Panics when the body does not fit the spec.
-pub fn check(method: &str, path: &str, status: u16, body: &Value) {
-    let errors = violations(method, path, status, body);
-    assert!(
-        errors.is_empty(),
-        "{method} {path} -> {status} violates the spec: {errors:?}\nbody: {body}"
-    );
-}
-
 #[test]
-fn the_spec_covers_the_planned_operations() {
-    let paths = spec()["paths"].as_object().expect("paths");
-    let operations = paths
-        .values()
-        .filter_map(Value::as_object)
-        .flat_map(|ops| ops.values())
-        .filter(|op| op.get("operationId").is_some());
-    assert_eq!(operations.count(), 47);
-    assert!(response_schema("post", "/auth/v1/token", 200).is_some());
-    assert!(response_schema("delete", "/auth/v1/user/provider/github", 404).is_some());
-    // The checker does catch a wrong type and a missing required field.
-    let wrong = serde_json::json!({"total": "3", "data": []});
+fn the_contract_check_catches_wrong_types_missing_fields_and_templated_paths() {
+    let wrong = json!({"total": "3", "data": []});
     assert!(!violations("get", "/auth/v1/user/provider", 200, &wrong).is_empty());
-    assert!(
-        !violations(
-            "post",
-            "/auth/v1/signin",
-            400,
-            &serde_json::json!({"code": "X"})
-        )
-        .is_empty()
-    );
+    let incomplete = json!({"code": "X"});
+    assert!(!violations("post", "/auth/v1/signin", 400, &incomplete).is_empty());
+    // A path template matches a concrete path, and its 4XX schema applies to a 404.
+    let not_found = json!({"error": "not_found", "error_code": 5, "error_description": "x"});
+    assert!(violations("delete", "/auth/v1/user/provider/github", 404, &not_found).is_empty());
+    assert!(!violations("delete", "/auth/v1/user/provider/github", 404, &json!({})).is_empty());
+    // Outside the spec (the control API) nothing is checked.
+    assert!(violations("get", "/emulator/v1/codes", 200, &json!(42)).is_empty());
 }

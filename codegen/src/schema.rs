@@ -1,5 +1,7 @@
-//! Validation of JSON values against the schemas of an OpenAPI 3.0 document, shared by
-//! the lint (examples) and the probe (live responses).
+//! Validation of JSON values against the schemas of an OpenAPI 3.0 document: the one
+//! validator behind the xtask's lint (examples) and probe (live answers) and the tests
+//! that check the emulator's answers. Feature `validate`, so the library's build script
+//! never compiles a JSON Schema engine.
 //!
 //! OpenAPI 3.0 schemas are a dialect of JSON Schema draft 4 (boolean
 //! `exclusiveMinimum`, `$ref` siblings ignored), plus `nullable`. So each schema is
@@ -9,7 +11,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{Error, Result};
+use crate::openapi::OpenApiError;
 
 /// The longest error text kept: a mismatch can quote a whole response body.
 const MAX_MESSAGE: usize = 240;
@@ -33,7 +35,7 @@ impl Schemas {
     /// Every way `instance` breaks `schema` (a schema object of the same document), as
     /// `<instance pointer>: <problem>`; empty when it conforms. Errs when the schema
     /// itself cannot be compiled (e.g. a bad `pattern` or a dangling `$ref`).
-    pub fn check(&self, schema: &Value, instance: &Value) -> Result<Vec<String>> {
+    pub fn check(&self, schema: &Value, instance: &Value) -> Result<Vec<String>, OpenApiError> {
         let mut target = schema.clone();
         to_json_schema(&mut target);
         // `allOf` keeps the target's own `$ref` working: draft 4 would ignore every
@@ -41,7 +43,7 @@ impl Schemas {
         let root = json!({ "allOf": [target], "components": self.components });
         let validator = jsonschema::draft4::options()
             .build(&root)
-            .map_err(|e| Error::new(format!("the schema cannot be compiled: {e}")))?;
+            .map_err(|e| OpenApiError::new(format!("the schema cannot be compiled: {e}")))?;
         Ok(validator
             .iter_errors(instance)
             .map(|e| describe(&e))
@@ -95,5 +97,46 @@ pub fn to_json_schema(schema: &mut Value) {
         if let Some(Value::Array(children)) = object.get_mut(key) {
             children.iter_mut().for_each(to_json_schema);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schemas() -> Schemas {
+        Schemas::new(&json!({"components": {"schemas": {
+            "Name": {"type": "string", "nullable": true},
+            "User": {"type": "object", "required": ["name"], "properties": {"name": {"$ref": "#/components/schemas/Name"}}},
+        }}}))
+    }
+
+    #[test]
+    fn refs_resolve_and_nullable_admits_null_only_where_declared() {
+        let user = json!({"$ref": "#/components/schemas/User"});
+        assert!(
+            schemas()
+                .check(&user, &json!({"name": null}))
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            schemas()
+                .check(&user, &json!({"name": "a"}))
+                .unwrap()
+                .is_empty()
+        );
+        let wrong = schemas().check(&user, &json!({"name": 3})).unwrap();
+        assert!(wrong[0].starts_with("/name:"), "{wrong:?}");
+        let missing = schemas().check(&user, &json!({})).unwrap();
+        assert_eq!(missing.len(), 1, "{missing:?}");
+        let plain = json!({"type": "string"});
+        assert!(!schemas().check(&plain, &Value::Null).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_dangling_ref_is_an_error_not_a_pass() {
+        let dangling = json!({"$ref": "#/components/schemas/Nope"});
+        assert!(schemas().check(&dangling, &json!({})).is_err());
     }
 }

@@ -2,13 +2,12 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use cloudbase_auth::{Config, ManualClock, RetryPolicy, Session};
+use cloudbase_auth::{Config, ManualClock, Session};
 use cloudbase_auth_emulator::{
-    ClockMode, Control, Emulator, EmulatorConfig, Fault, PasswordHashing, RunningEmulator, SeedUser,
+    Control, Emulator, EmulatorConfig, Fault, RunningEmulator, SeedUser,
 };
 
-/// The seeded user's password (`alice`).
-pub const PASSWORD: &str = "Alice-pw-1";
+use crate::{CLIENT_ID, PASSWORD, emulator_config_from, fast_retries};
 
 /// An emulator on 127.0.0.1:0 (frozen clock, fast hashing) with `alice` seeded, and the
 /// manual clock every session of the test uses.
@@ -25,12 +24,9 @@ impl World {
 
     /// Any configuration; the clock is frozen and hashing fast whatever it says.
     pub async fn start_with(config: EmulatorConfig) -> World {
-        let config = EmulatorConfig {
-            password_hashing: PasswordHashing::Fast,
-            clock: ClockMode::Frozen,
-            ..config
-        };
-        let emulator = Emulator::start(config).await.expect("emulator starts");
+        let emulator = Emulator::start(emulator_config_from(config))
+            .await
+            .expect("emulator starts");
         let control = emulator.control();
         // The session's clock starts where the emulator's is; `advance` moves both.
         let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(control.now()));
@@ -50,7 +46,7 @@ impl World {
 
     pub fn config(&self) -> Config {
         Config::for_base_url(self.emulator.base_url())
-            .with_client_id("demo-env")
+            .with_client_id(CLIENT_ID)
             .with_clock(self.clock.clone())
             .with_refresh_jitter(Duration::ZERO)
             .with_retry_policy(fast_retries())
@@ -85,14 +81,5 @@ impl World {
 
     pub fn inject(&self, operation: &str, fault: Fault, count: u32) {
         self.control.inject_fault(operation, fault, count);
-    }
-}
-
-/// The default two retries, with millisecond backoff so tests stay fast.
-pub fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        base_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(5),
-        ..RetryPolicy::default()
     }
 }
