@@ -30,7 +30,15 @@ pub(crate) fn router(app: App) -> Router {
         .route("/emulator/v1/jwks", get(control::jwks))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn_with_state(
+            app.clone(),
+            crate::persist::durable_writes,
+        ))
         .layer(map_response(json_errors))
+        .layer(from_fn_with_state(
+            app.clone(),
+            crate::server::check_headers,
+        ))
         .layer(from_fn(crate::cors::cors))
         .with_state(app)
 }

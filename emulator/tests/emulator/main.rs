@@ -1,6 +1,7 @@
 //! Black-box tests of the emulator over a loopback socket, one module per feature area. One
 //! test binary keeps linking cheap. The clock is frozen and moved only through `Control`.
 
+mod abuse;
 mod account;
 mod bad_input;
 mod binary;
