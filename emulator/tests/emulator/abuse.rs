@@ -84,7 +84,11 @@ async fn parallel_guesses_stop_at_the_captcha_point() {
     .await;
     emu.seed("alice_01");
     let replies = parallel_wrong_guesses(&emu, "alice_01", 64).await;
-    assert_eq!(evaluated(&replies), 5, "{replies:?}");
+    assert_eq!(
+        evaluated(&replies),
+        5,
+        "guesses evaluated past the captcha point"
+    );
 }
 
 /// Item 3: parallel guesses cannot exceed the hourly cap.
@@ -98,7 +102,11 @@ async fn parallel_guesses_stop_at_the_hourly_cap() {
     .await;
     emu.seed("alice_01");
     let replies = parallel_wrong_guesses(&emu, "alice_01", 130).await;
-    assert_eq!(evaluated(&replies), 100);
+    assert_eq!(
+        evaluated(&replies),
+        100,
+        "guesses evaluated past the hourly cap"
+    );
 }
 
 /// Item 3: every spelling of a login (username, e-mail in any case, phone) shares one budget.

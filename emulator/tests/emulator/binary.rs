@@ -18,7 +18,7 @@ async fn spawn(state: &Path) -> (Child, String) {
 
 fn binary(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cloudbase-auth-emulator"));
-    command.args(["--port", "0"]).args(args);
+    command.args(["--port", "0"]).args(args).kill_on_drop(true);
     command
 }
 
