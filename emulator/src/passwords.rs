@@ -10,7 +10,7 @@
 //! of the same cost, so the answer takes as long as a wrong password does.
 
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock, PoisonError};
 
 use std::cell::RefCell;
 
@@ -23,9 +23,8 @@ use crate::config::PasswordHashing;
 use crate::errors::{ApiError, ApiResult};
 
 /// Threads that hash, hence 19 MiB buffers alive at once (at most 4, at least 1).
-pub(crate) static HASHING_THREADS: std::sync::LazyLock<usize> = std::sync::LazyLock::new(|| {
-    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4))
-});
+pub(crate) static HASHING_THREADS: LazyLock<usize> =
+    LazyLock::new(|| std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4)));
 /// Jobs that may wait for a hashing thread before new ones get 503.
 pub(crate) const QUEUE_CAPACITY: usize = 1024;
 
