@@ -41,7 +41,7 @@ async fn unknown_logins_answer_like_wrong_passwords_and_take_as_long() {
         ..SeedUser::default()
     });
     let (mut known, mut unknown) = (Vec::new(), Vec::new());
-    for i in 0..15 {
+    for i in 0..21 {
         known.push(timed(&emu, "alice_01").await);
         unknown.push(timed(&emu, &format!("nobody_{i}")).await);
     }
