@@ -64,7 +64,7 @@ impl Captchas {
     }
 
     /// A captcha token, usable once.
-    pub(crate) fn issue_token(&mut self, now: u64) -> String {
+    fn issue_token(&mut self, now: u64) -> String {
         let token = random_token("v1.");
         self.tokens
             .insert(sha256_hex(&token), now.saturating_add(CAPTCHA_TTL_SECS));
@@ -85,5 +85,12 @@ impl Captchas {
             .filter(|(_, i)| !i.used && i.expires_at > now)
             .map(|(token, i)| (token.clone(), i.answer.clone()))
             .collect()
+    }
+
+    /// Images stay one lifetime past expiry, so a late answer still hears `captcha_expired`.
+    pub(crate) fn prune(&mut self, now: u64) {
+        self.images
+            .retain(|_, i| i.expires_at.saturating_add(CAPTCHA_TTL_SECS) > now);
+        self.tokens.retain(|_, &mut expires_at| expires_at > now);
     }
 }

@@ -46,6 +46,18 @@ impl Clock {
         u64::try_from(now).unwrap_or(0)
     }
 
+    /// The clock's own value (running: the offset; frozen: the time), for the state file.
+    pub(crate) fn snapshot(&self) -> (ClockMode, i64) {
+        (self.mode, *self.value())
+    }
+
+    /// Puts back a [`Clock::snapshot`] taken in the same mode; another mode's is ignored.
+    pub(crate) fn restore(&self, mode: ClockMode, value: i64) {
+        if mode == self.mode {
+            *self.value() = value;
+        }
+    }
+
     pub(crate) fn advance(&self, secs: u64) {
         let mut value = self.value();
         *value = value.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX));

@@ -34,6 +34,8 @@ pub struct EmulatorConfig {
     pub max_body_bytes: usize,
     /// How the emulator's clock runs (see [`ClockMode`]).
     pub clock: ClockMode,
+    /// Connection, header, body and time bounds of the server (see [`Limits`]).
+    pub limits: Limits,
 }
 
 impl Default for EmulatorConfig {
@@ -50,6 +52,7 @@ impl Default for EmulatorConfig {
             custom_login_keys: Vec::new(),
             max_body_bytes: 64 * 1024,
             clock: ClockMode::Running,
+            limits: Limits::default(),
         }
     }
 }
@@ -134,4 +137,37 @@ pub enum ClockMode {
     Running,
     /// Starts at real time and only moves when told: fully deterministic tests.
     Frozen,
+}
+
+/// What one emulator lets a client hold. Every bound answers with a JSON error where HTTP
+/// allows one (431, 413, 408) and closes the connection where it does not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Limits {
+    /// Open connections; one more is closed at once (so file descriptors stay available).
+    pub max_connections: usize,
+    /// Time to send a request's header section, and how long an idle keep-alive connection
+    /// stays open; the connection is closed after it.
+    pub header_timeout_ms: u64,
+    /// Time to send a request body once its headers arrived → 408.
+    pub body_timeout_ms: u64,
+    /// Size of a request's header section (request line included) → 431.
+    pub max_header_bytes: usize,
+    /// Number of request headers → 431.
+    pub max_headers: usize,
+    /// On shutdown, how long in-flight requests may take before their connections are cut.
+    pub shutdown_grace_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: 512,
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 10_000,
+            max_header_bytes: 32 * 1024,
+            max_headers: 100,
+            shutdown_grace_ms: 5_000,
+        }
+    }
 }

@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 use crate::config::CustomLoginPublicKey;
 use crate::faults::Fault;
 use crate::keys::keys;
-use crate::passwords;
 use crate::state::{App, State};
 use crate::tokens::Lifetimes;
 use crate::users::{Contact, User};
@@ -45,7 +44,17 @@ pub enum StateError {
 #[derive(Serialize, Deserialize)]
 struct StateDocument<S> {
     version: u64,
+    /// The emulator clock, so a restart does not move it (absent in older documents).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    clock: Option<SavedClock>,
     state: S,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SavedClock {
+    mode: crate::config::ClockMode,
+    /// Running: offset from real time in seconds; frozen: the time itself.
+    value: i64,
 }
 
 /// A cheap, cloneable handle to one emulator's state.
@@ -123,10 +132,17 @@ impl Control {
     /// returns its sub. Hashes on the calling thread.
     pub fn seed_user(&self, seed: SeedUser) -> String {
         let hash = seed.password.as_deref().and_then(|password| {
-            passwords::hash_blocking(self.app.config.password_hashing, password)
+            self.app
+                .passwords
+                .hash_blocking(password)
                 .inspect_err(|e| tracing::warn!(?e, "seeded user gets no password"))
                 .ok()
         });
+        self.seed_hashed(seed, hash)
+    }
+
+    /// [`Control::seed_user`] with the password already hashed (`hash`).
+    pub(crate) fn seed_hashed(&self, seed: SeedUser, hash: Option<String>) -> String {
         let now = self.now();
         let mut state = self.app.state();
         let mut user = find_seeded(&state, &seed).unwrap_or_else(|| {
@@ -148,25 +164,33 @@ impl Control {
         self.app.reset();
     }
 
-    /// `{"version": 1, "state": {...}}`: users (password hashes), sessions, refresh-token
-    /// hashes, codes, captchas, sudo and provider tokens. Plain-text tokens are never included.
+    /// `{"version": 1, "clock": {...}, "state": {...}}`: the clock, users (password hashes),
+    /// sessions, refresh-token hashes, codes, captchas, sudo and provider tokens. Plain-text
+    /// tokens are never included.
     pub fn export_state(&self) -> Value {
+        let (mode, value) = self.app.clock.snapshot();
         let state = self.app.state();
         serde_json::to_value(StateDocument {
             version: STATE_VERSION,
+            clock: Some(SavedClock { mode, value }),
             state: &*state,
         })
         .unwrap_or_else(|e| json!({ "version": STATE_VERSION, "error": e.to_string() }))
     }
 
-    /// Replaces the state with an `export_state` document.
+    /// Replaces the state with an `export_state` document (and sets the clock it saved, when
+    /// that clock ran in the same [`ClockMode`](crate::ClockMode)).
     pub fn import_state(&self, document: Value) -> Result<(), StateError> {
         let version = document.get("version").and_then(Value::as_u64).unwrap_or(0);
         if version != STATE_VERSION {
             return Err(StateError::Version(version));
         }
-        let document: StateDocument<State> = serde_json::from_value(document)?;
+        let mut document: StateDocument<State> = serde_json::from_value(document)?;
+        document.state.sessions.reindex();
         self.app.replace_state(document.state);
+        if let Some(clock) = document.clock {
+            self.app.clock.restore(clock.mode, clock.value);
+        }
         Ok(())
     }
 

@@ -1,12 +1,20 @@
-//! Permissive CORS, so the official JS SDK can call the emulator from a browser page served
-//! on another origin. The emulator is a local development tool; there is nothing to protect.
+//! Permissive CORS on `/auth/v1/`, so the official JS SDK can call the emulator from a browser
+//! page served on another origin. Never on the control API (`/emulator/v1/`): it reads
+//! password hashes and codes and moves the clock, so no web page may drive it (see
+//! [`cross_origin`], which the control gate refuses).
 
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+/// Paths of the emulator-only control API.
+pub(crate) const CONTROL_PREFIX: &str = "/emulator/";
+
 pub(crate) async fn cors(request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with(CONTROL_PREFIX) {
+        return next.run(request).await;
+    }
     let origin = request.headers().get(header::ORIGIN).cloned();
     let preflight = request.method() == Method::OPTIONS
         && request
@@ -47,4 +55,21 @@ fn preflight_response(request: &HeaderMap) -> Response {
         HeaderValue::from_static("600"),
     );
     response
+}
+
+/// A request a browser sent on behalf of another origin: an `Origin` other than this server's
+/// own, or `Sec-Fetch-Site` other than same-origin/none. Non-browser clients send neither.
+pub(crate) fn cross_origin(headers: &HeaderMap) -> bool {
+    let fetch_site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|site| !matches!(site, "same-origin" | "none"));
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let foreign_origin = headers.get(header::ORIGIN).is_some_and(|origin| {
+        let origin = origin.to_str().unwrap_or_default();
+        host.is_none_or(|host| {
+            origin != format!("http://{host}") && origin != format!("https://{host}")
+        })
+    });
+    fetch_site || foreign_origin
 }

@@ -206,6 +206,7 @@ impl ApiError {
             403 => ("permission_denied", grpc::PERMISSION_DENIED),
             404 => ("not_found", grpc::NOT_FOUND),
             405 => ("method_not_allowed", grpc::UNIMPLEMENTED),
+            408 => ("deadline_exceeded", grpc::DEADLINE_EXCEEDED),
             409 => ("already_exists", grpc::ALREADY_EXISTS),
             413 => ("payload_too_large", grpc::INVALID_ARGUMENT),
             429 => ("resource_exhausted", grpc::RESOURCE_EXHAUSTED),

@@ -3,14 +3,16 @@
 //! facts in a [`Ctx`] for the handler.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
+use crate::auth::authenticate;
 use crate::clients;
 use crate::cloud_auth;
 use crate::context::{Ctx, query_value};
@@ -28,6 +30,7 @@ pub(crate) async fn operation_gate(
     next: Next,
 ) -> Response {
     app.count_request(operation.id);
+    app.maybe_prune();
     let run = async {
         match admit(&app, operation, request).await {
             Ok(request) => next.run(request).await,
@@ -41,9 +44,19 @@ pub(crate) async fn operation_gate(
 }
 
 /// The control API only needs its JSON body parsed.
+///
+/// It refuses cross-origin browser requests: a page must not read state or move the clock,
+/// not even with a "simple" `text/plain` POST that skips the CORS preflight.
 pub(crate) async fn control_gate(State(app): State<App>, request: Request, next: Next) -> Response {
+    if crate::cors::cross_origin(request.headers()) {
+        return ApiError::permission_denied("the control API refuses cross-origin requests")
+            .into_response();
+    }
     let (mut parts, body) = request.into_parts();
-    let body = match read_json(&parts.headers, body, app.config.max_body_bytes).await {
+    let body = match read_body(&app, &parts.headers, body)
+        .await
+        .and_then(|bytes| parse_json(&parts.headers, &bytes))
+    {
         Ok(body) => body,
         Err(error) => return error.into_response(),
     };
@@ -62,7 +75,7 @@ pub(crate) async fn control_gate(State(app): State<App>, request: Request, next:
 
 async fn admit(app: &App, operation: &Operation, request: Request) -> ApiResult<Request> {
     let (mut parts, body) = request.into_parts();
-    let bytes = read_body(&parts.headers, body, app.config.max_body_bytes).await?;
+    let bytes = read_body(app, &parts.headers, body).await?;
     if operation.auth == Auth::CloudSecret {
         // The signature covers the body bytes as received.
         let caller = cloud_auth::authenticate(app, &parts, &bytes)?;
@@ -73,15 +86,14 @@ async fn admit(app: &App, operation: &Operation, request: Request) -> ApiResult<
     let headers = &parts.headers;
     let bearer =
         bearer_token(headers).or_else(|| query_value(&query, "access_token").map(str::to_owned));
-    let identifies_client = match operation.auth {
-        Auth::Client => true,
-        Auth::ClientOrUser => bearer.is_none(),
-        Auth::User | Auth::CloudSecret => false,
-    };
-    let client_id = if identifies_client {
-        clients::identify(&app.config, headers, &body, &query)?
-    } else {
-        app.config.env_id.clone()
+    let client_id = match (operation.auth, &bearer) {
+        // A bearer stands in for client authentication only when it is a live access token
+        // (its session names the client); junk must not skip the client secret.
+        (Auth::ClientOrUser, Some(token)) => authenticate(app, Some(token))?.client_id,
+        (Auth::Client | Auth::ClientOrUser, _) => {
+            clients::identify(&app.config, headers, &body, &query)?
+        }
+        (Auth::User | Auth::CloudSecret, _) => app.config.env_id.clone(),
     };
     let ctx = Ctx {
         device_id: device_id(headers, operation.needs_device_id)?,
@@ -96,20 +108,23 @@ async fn admit(app: &App, operation: &Operation, request: Request) -> ApiResult<
     Ok(Request::from_parts(parts, Body::empty()))
 }
 
-/// Reads at most `limit` bytes; an empty body counts as `{}`.
-async fn read_json(headers: &HeaderMap, body: Body, limit: usize) -> ApiResult<Value> {
-    parse_json(headers, &read_body(headers, body, limit).await?)
-}
-
-/// Reads at most `limit` bytes.
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> ApiResult<Bytes> {
+/// Reads at most `max_body_bytes` within the body timeout.
+async fn read_body(app: &App, headers: &HeaderMap, body: Body) -> ApiResult<Bytes> {
+    let limit = app.config.max_body_bytes;
     let declared =
         header_value(headers, header::CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > u64::try_from(limit).unwrap_or(u64::MAX)) {
         return Err(ApiError::payload_too_large(limit));
     }
-    axum::body::to_bytes(body, limit)
+    let timeout = Duration::from_millis(app.config.limits.body_timeout_ms);
+    tokio::time::timeout(timeout, axum::body::to_bytes(body, limit))
         .await
+        .map_err(|_| {
+            ApiError::from_status(
+                StatusCode::REQUEST_TIMEOUT,
+                format!("the request body did not arrive within {timeout:?}"),
+            )
+        })?
         .map_err(|_| ApiError::payload_too_large(limit))
 }
 

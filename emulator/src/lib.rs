@@ -29,15 +29,18 @@ mod errors;
 mod faults;
 mod gate;
 mod keys;
+mod launcher;
 mod lockout;
 mod oauth_grants;
 mod operations;
 mod passwords;
+mod persist;
 mod providers;
 mod qr_login;
 mod routes;
 mod secrets;
 mod security_log;
+mod server;
 mod state;
 mod strict;
 mod sudo;
@@ -53,10 +56,12 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    ClientConfig, ClockMode, CloudSecret, CustomLoginPublicKey, EmulatorConfig, PasswordHashing,
+    ClientConfig, ClockMode, CloudSecret, CustomLoginPublicKey, EmulatorConfig, Limits,
+    PasswordHashing,
 };
 pub use control::{Control, SeedUser, StateError};
 pub use faults::Fault;
+pub use launcher::{LaunchError, Launcher};
 pub use strict::STRICT_SPEC_ENV;
 pub use verification::SentCode;
 
@@ -77,24 +82,9 @@ impl Emulator {
         keys::check()?;
         custom_login::CustomLoginKeys::from_config(&config.custom_login_keys)
             .map_err(std::io::Error::other)?;
+        let app = Arc::new(state::Shared::new(config));
         let listener = TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        let (router, control) = Self::router(config);
-        let (shutdown, stop) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    // A dropped `RunningEmulator` closes the channel: that stops the server too.
-                    let _ = stop.await;
-                })
-                .await
-        });
-        Ok(RunningEmulator {
-            addr,
-            control,
-            shutdown,
-            task,
-        })
+        serve(listener, app)
     }
 
     /// The emulator as an in-process router, without a socket.
@@ -104,11 +94,31 @@ impl Emulator {
     }
 }
 
+/// Serves `app` on `listener` with the bounds of its [`Limits`].
+fn serve(listener: TcpListener, app: state::App) -> std::io::Result<RunningEmulator> {
+    let addr = listener.local_addr()?;
+    let router = routes::router(app.clone());
+    let (shutdown, stop) = oneshot::channel::<()>();
+    let limits = app.config.limits.clone();
+    let task = tokio::spawn(server::serve(listener, router, limits, async {
+        // A dropped `RunningEmulator` closes the channel: that stops the server too.
+        let _ = stop.await;
+    }));
+    Ok(RunningEmulator {
+        addr,
+        control: Control::new(app.clone()),
+        app,
+        shutdown,
+        task,
+    })
+}
+
 /// A served emulator. Dropping it stops the server as `shutdown` does, without waiting.
 #[derive(Debug)]
 pub struct RunningEmulator {
     addr: SocketAddr,
     control: Control,
+    app: state::App,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -127,13 +137,19 @@ impl RunningEmulator {
         self.control.clone()
     }
 
-    /// Stops accepting connections and waits for in-flight requests to finish.
+    /// Stops accepting connections, waits for in-flight requests to finish (at most
+    /// [`Limits::shutdown_grace_ms`]), then saves the state file if there is one.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(());
         match self.task.await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::warn!(%e, "emulator server stopped with an error"),
             Err(e) => tracing::warn!(%e, "emulator server task failed"),
+        }
+        if let Some(persist) = self.app.persist()
+            && !persist.commit().await
+        {
+            tracing::error!("the final save of the state file failed");
         }
     }
 }

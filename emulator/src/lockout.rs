@@ -1,5 +1,10 @@
-//! Failed password sign-ins per login: a captcha after N consecutive failures, and at most
+//! Failed password sign-ins per account: a captcha after N consecutive failures, and at most
 //! 100 failures per hour per account (OWASP ASVS 4.0.3 V2.2.1) before answering 429.
+//!
+//! Counted per account (the user's `sub`), not per spelling of the login, so a username, its
+//! e-mail address in any case and its phone number share one budget. Each attempt is counted
+//! *before* its password is checked (a reservation, handed back on success), so parallel
+//! guesses cannot slip past a limit while the slow checks run.
 
 use std::collections::BTreeMap;
 
@@ -22,56 +27,69 @@ pub(crate) struct FailedSignIns {
     by_login: BTreeMap<String, Failures>,
 }
 
-/// What a sign-in attempt for a login needs before its password is checked.
-pub(crate) enum Admission {
-    Open,
-    NeedsCaptcha,
-}
-
-fn key(login: &str) -> String {
-    login.trim().to_lowercase()
+/// The lockout key of an account: its `sub` when the login names a user, else the login in
+/// normalized form (so unknown logins are limited the same way).
+pub(crate) fn account_key(sub: Option<&str>, login: &str) -> String {
+    match sub {
+        Some(sub) => format!("sub:{sub}"),
+        None => {
+            let login = crate::users::Contact::parse(login)
+                .map_or_else(|_| login.trim().to_owned(), |c| c.as_str().to_owned());
+            format!("login:{login}")
+        }
+    }
 }
 
 impl FailedSignIns {
-    /// 429 past the hourly cap; otherwise whether a captcha is needed.
-    pub(crate) fn admit(&self, login: &str, now: u64, captcha_after: u32) -> ApiResult<Admission> {
-        let Some(failures) = self.by_login.get(&key(login)) else {
-            return Ok(Admission::Open);
-        };
+    /// Counts an attempt as failed before it is evaluated: 429 past the hourly cap,
+    /// `captcha_required` past the consecutive limit unless `captcha_solved()`.
+    pub(crate) fn reserve(
+        &mut self,
+        key: &str,
+        now: u64,
+        captcha_after: u32,
+        captcha_solved: impl FnOnce() -> bool,
+    ) -> ApiResult<()> {
+        let failures = self.by_login.entry(key.to_owned()).or_default();
         let window_start = now.saturating_sub(HOUR_SECS);
-        let recent: Vec<u64> = failures
-            .recent
-            .iter()
-            .copied()
-            .filter(|&t| t > window_start)
-            .collect();
-        if recent.len() >= HOURLY_CAP {
-            let oldest = recent.iter().copied().min().unwrap_or(now);
+        failures.recent.retain(|&t| t > window_start);
+        if failures.recent.len() >= HOURLY_CAP {
+            let oldest = failures.recent.iter().copied().min().unwrap_or(now);
             let retry = oldest.saturating_add(HOUR_SECS).saturating_sub(now);
             return Err(ApiError::rate_limited(
                 retry,
                 "too many failed sign-ins for this account",
             ));
         }
-        Ok(if failures.consecutive >= captcha_after {
-            Admission::NeedsCaptcha
-        } else {
-            Admission::Open
-        })
-    }
-
-    pub(crate) fn record_failure(&mut self, login: &str, now: u64) {
-        let failures = self.by_login.entry(key(login)).or_default();
-        failures.consecutive = failures.consecutive.saturating_add(1);
-        let window_start = now.saturating_sub(HOUR_SECS);
-        failures.recent.retain(|&t| t > window_start);
-        failures.recent.push(now);
-    }
-
-    /// A success clears the consecutive count; the hourly record stays.
-    pub(crate) fn record_success(&mut self, login: &str) {
-        if let Some(failures) = self.by_login.get_mut(&key(login)) {
-            failures.consecutive = 0;
+        if failures.consecutive >= captcha_after && !captcha_solved() {
+            return Err(ApiError::captcha_required());
         }
+        failures.consecutive = failures.consecutive.saturating_add(1);
+        failures.recent.push(now);
+        Ok(())
+    }
+
+    /// A successful (or never evaluated) attempt: its reservation is handed back and the
+    /// consecutive count cleared on success.
+    pub(crate) fn release(&mut self, key: &str, reserved_at: u64, succeeded: bool) {
+        if let Some(failures) = self.by_login.get_mut(key) {
+            if let Some(i) = failures.recent.iter().rposition(|&t| t == reserved_at) {
+                failures.recent.swap_remove(i);
+            }
+            failures.consecutive = if succeeded {
+                0
+            } else {
+                failures.consecutive.saturating_sub(1)
+            };
+        }
+    }
+
+    /// Drops accounts with no failure in the last hour and no consecutive count.
+    pub(crate) fn prune(&mut self, now: u64) {
+        let window_start = now.saturating_sub(HOUR_SECS);
+        self.by_login.retain(|_, f| {
+            f.recent.retain(|&t| t > window_start);
+            !f.recent.is_empty()
+        });
     }
 }

@@ -1,12 +1,11 @@
-//! `cloudbase-auth-emulator`: serves the emulator until Ctrl-C or SIGTERM.
+//! `cloudbase-auth-emulator`: serves the emulator until Ctrl-C or SIGTERM (see [`Launcher`]).
 
-use std::error::Error;
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use cloudbase_auth_emulator::{Emulator, EmulatorConfig, PasswordHashing};
+use cloudbase_auth_emulator::{EmulatorConfig, LaunchError, Launcher, PasswordHashing};
 use tracing_subscriber::EnvFilter;
 
 /// A local emulator of Tencent CloudBase Auth v1 (development only: its signing key is public).
@@ -19,7 +18,7 @@ struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
-    /// State file: loaded at start if it exists, written at shutdown.
+    /// State file: loaded at start if it exists; every write is saved before it is answered.
     #[arg(long)]
     state: Option<PathBuf>,
     /// JSON file with an `EmulatorConfig` (any subset of its fields).
@@ -46,57 +45,16 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(args: Args) -> Result<(), Box<dyn Error>> {
-    let mut config: EmulatorConfig = match &args.config {
-        Some(path) => serde_json::from_str(&std::fs::read_to_string(path)?)?,
+async fn run(args: Args) -> Result<(), LaunchError> {
+    let mut config = match &args.config {
+        Some(path) => Launcher::read_config(path)?,
         None => EmulatorConfig::default(),
     };
     if args.fast_hashing {
         config.password_hashing = PasswordHashing::Fast;
     }
-    let shutdown = shutdown_signal()?;
-    let emulator = Emulator::start_on(SocketAddr::new(args.host, args.port), config).await?;
-    if let Some(path) = args.state.as_deref().filter(|p| p.exists()) {
-        emulator
-            .control()
-            .import_state(serde_json::from_str(&std::fs::read_to_string(path)?)?)?;
-        tracing::info!(path = %path.display(), "state loaded");
-    }
-    println!("listening on {}", emulator.base_url());
-    shutdown.await;
-    if let Some(path) = &args.state {
-        save_state(path, &emulator.control().export_state())?;
-        tracing::info!(path = %path.display(), "state saved");
-    }
-    emulator.shutdown().await;
-    Ok(())
-}
-
-/// Ctrl-C, or SIGTERM on Unix (what `docker stop` and service managers send). The handlers
-/// are registered at once, before "listening on" is printed, so no early signal is missed.
-#[cfg(unix)]
-fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    Ok(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-    })
-}
-
-#[cfg(not(unix))]
-fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
-    Ok(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-}
-
-/// Written to a temporary file first, so a crash never leaves half a state file.
-fn save_state(path: &Path, state: &serde_json::Value) -> std::io::Result<()> {
-    let temporary = path.with_extension("tmp");
-    std::fs::write(&temporary, serde_json::to_vec_pretty(state)?)?;
-    std::fs::rename(&temporary, path)
+    Launcher::new(SocketAddr::new(args.host, args.port), config)
+        .with_state_file(args.state)
+        .run(|base_url| println!("listening on {base_url}"))
+        .await
 }

@@ -85,6 +85,10 @@ impl ProviderTokens {
         Ok(identity.clone())
     }
 
+    pub(crate) fn prune(&mut self, now: u64) {
+        self.by_hash.retain(|_, i| i.expires_at > now);
+    }
+
     pub(crate) fn remaining_secs(identity: &Identity, now: u64) -> u64 {
         identity.expires_at.saturating_sub(now)
     }
@@ -119,13 +123,13 @@ pub(crate) fn link(
                 "this identity is bound to another user",
             ));
         }
-        if let Some(other) = users.get_mut(&owner) {
+        if let Some(mut other) = users.get_mut(&owner) {
             other
                 .providers
                 .retain(|l| l.provider_id != identity.provider_id);
         }
     }
-    if let Some(user) = users.get_mut(sub) {
+    if let Some(mut user) = users.get_mut(sub) {
         user.providers.push(identity.as_link());
     }
     Ok(())

@@ -2,7 +2,7 @@
 //! and request counts.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +15,8 @@ use crate::faults::{Fault, FaultQueue};
 use crate::keys::keys;
 use crate::lockout::FailedSignIns;
 use crate::oauth_grants::{AuthCodes, DeviceCodes};
+use crate::passwords::Passwords;
+use crate::persist::Persist;
 use crate::providers::ProviderTokens;
 use crate::qr_login::QrCodes;
 use crate::security_log::SecurityLog;
@@ -43,17 +45,48 @@ pub(crate) struct State {
     pub security_log: SecurityLog,
 }
 
+impl State {
+    /// Drops what has expired: refresh tokens, sessions with nothing left to refresh, codes,
+    /// verification/captcha/sudo/provider tokens, lockout windows.
+    fn prune(&mut self, now: u64, keep_secs: u64) {
+        self.sessions.prune(now, keep_secs);
+        // Anonymous users exist for their sessions only; they go with the last one.
+        let signed_in = self.sessions.subs();
+        self.users.remove_where(|u| {
+            u.anonymous
+                && !signed_in.contains(u.sub.as_str())
+                && u.last_login
+                    .unwrap_or(u.created_at)
+                    .saturating_add(keep_secs)
+                    <= now
+        });
+        self.verifications.prune(now);
+        self.captchas.prune(now);
+        self.sign_ins.prune(now);
+        self.sudo.prune(now);
+        self.provider_tokens.prune(now);
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub config: EmulatorConfig,
     pub clock: Clock,
     /// Configuration too, but extensible at run time (control API); survives `reset`.
     pub custom_login: CustomLoginKeys,
+    pub passwords: Passwords,
     state: Mutex<State>,
     lifetimes: Mutex<Lifetimes>,
     faults: Mutex<FaultQueue>,
     requests: Mutex<BTreeMap<String, u64>>,
+    /// The state file, when the emulator has one (set once, by the launcher).
+    persist: OnceLock<Arc<Persist>>,
+    /// Emulator-clock time of the next sweep of expired records.
+    next_prune: Mutex<u64>,
 }
+
+/// How often (emulator seconds) expired records are swept.
+pub(crate) const PRUNE_EVERY_SECS: u64 = 60;
 
 /// The axum state of every route.
 pub(crate) type App = Arc<Shared>;
@@ -74,12 +107,39 @@ impl Shared {
                     CustomLoginKeys::default()
                 },
             ),
+            passwords: Passwords::new(config.password_hashing),
             lifetimes: Mutex::new(Self::configured_lifetimes(&config)),
             config,
             state: Mutex::default(),
             faults: Mutex::default(),
             requests: Mutex::default(),
+            persist: OnceLock::new(),
+            next_prune: Mutex::new(0),
         }
+    }
+
+    pub(crate) fn persist(&self) -> Option<&Arc<Persist>> {
+        self.persist.get()
+    }
+
+    pub(crate) fn set_persist(&self, persist: Arc<Persist>) {
+        let _ = self.persist.set(persist);
+    }
+
+    /// Sweeps expired records at most once per [`PRUNE_EVERY_SECS`] of emulator time, so
+    /// state stays bounded by what is live (see the README's bounds).
+    pub(crate) fn maybe_prune(&self) {
+        let now = self.now();
+        {
+            let mut next = lock(&self.next_prune);
+            if now < *next {
+                return;
+            }
+            *next = now.saturating_add(PRUNE_EVERY_SECS);
+        }
+        let lifetimes = self.lifetimes();
+        let keep = lifetimes.refresh.max(lifetimes.access);
+        self.state().prune(now, keep);
     }
 
     fn configured_lifetimes(config: &EmulatorConfig) -> Lifetimes {
@@ -141,7 +201,7 @@ impl Shared {
         let refresh_ttl = self.lifetimes().refresh;
         let grant = {
             let mut state = self.state();
-            if let Some(user) = state.users.get_mut(&new.sub) {
+            if let Some(mut user) = state.users.get_mut(&new.sub) {
                 user.last_login = Some(now);
             }
             let device_id = new.device_id.as_deref();

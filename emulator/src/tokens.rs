@@ -26,6 +26,13 @@ pub(crate) struct Session {
     pub device_id: Option<String>,
     pub created_at: u64,
     pub revoked: bool,
+    /// When a token was last issued for it (opening or refresh): pruning keeps the session
+    /// while any of its tokens can still be alive.
+    #[serde(default)]
+    last_issued: u64,
+    /// Hash of the family's one unrotated refresh token, so rotating needs no scan.
+    #[serde(default)]
+    live: Option<String>,
     /// The family's newest refresh token in plain text, kept in memory only (never exported)
     /// so a reuse inside the interval can be answered with it.
     #[serde(skip)]
@@ -89,6 +96,8 @@ impl Sessions {
             device_id: new.device_id,
             created_at: now,
             revoked: false,
+            last_issued: now,
+            live: None,
             newest: None,
         };
         self.by_id.insert(sid.clone(), session.clone());
@@ -102,26 +111,51 @@ impl Sessions {
         }
     }
 
-    /// Marks every live token of the family rotated and mints its new newest token.
+    /// Marks the family's live token rotated and mints its new newest token.
     fn rotate(&mut self, sid: &str, now: u64, ttl: u64) -> String {
-        for record in self
-            .refresh
-            .values_mut()
-            .filter(|r| r.sid == sid && r.rotated_at.is_none())
-        {
+        let token = random_token("m.");
+        let hash = sha256_hex(&token);
+        let previous = self.by_id.get_mut(sid).and_then(|session| {
+            session.newest = Some(token.clone());
+            session.last_issued = now;
+            session.live.replace(hash.clone())
+        });
+        if let Some(record) = previous.and_then(|h| self.refresh.get_mut(&h)) {
             record.rotated_at = Some(now);
         }
-        let token = random_token("m.");
         let record = RefreshRecord {
             sid: sid.to_owned(),
             expires_at: now.saturating_add(ttl),
             rotated_at: None,
         };
-        self.refresh.insert(sha256_hex(&token), record);
-        if let Some(session) = self.by_id.get_mut(sid) {
-            session.newest = Some(token.clone());
-        }
+        self.refresh.insert(hash, record);
         token
+    }
+
+    /// Rebuilds each session's `live` hash (state documents written before it existed).
+    pub(crate) fn reindex(&mut self) {
+        for (hash, record) in &self.refresh {
+            if record.rotated_at.is_none()
+                && let Some(session) = self.by_id.get_mut(&record.sid)
+            {
+                session.live = Some(hash.clone());
+            }
+        }
+    }
+
+    /// Drops revoked sessions and sessions idle for `keep_secs` (no token issued for them can
+    /// still be valid), and refresh records that expired or lost their session.
+    pub(crate) fn prune(&mut self, now: u64, keep_secs: u64) {
+        self.by_id
+            .retain(|_, s| !s.revoked && s.last_issued.saturating_add(keep_secs) > now);
+        let sessions = &self.by_id;
+        self.refresh
+            .retain(|_, r| r.expires_at > now && sessions.contains_key(&r.sid));
+    }
+
+    /// Users with at least one session.
+    pub(crate) fn subs(&self) -> std::collections::HashSet<&str> {
+        self.by_id.values().map(|s| s.sub.as_str()).collect()
     }
 
     /// The refresh grant with rotation and reuse detection.
@@ -146,6 +180,9 @@ impl Sessions {
         }
         if record.expires_at <= policy.now {
             return Err(ApiError::invalid_grant("refresh token expired"));
+        }
+        if let Some(session) = self.by_id.get_mut(&record.sid) {
+            session.last_issued = policy.now;
         }
         let token = match record.rotated_at {
             None => self.rotate(&record.sid, policy.now, policy.ttl),

@@ -1,6 +1,6 @@
 //! Users, their contacts and linked providers, and the profile views upstream returns.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -30,22 +30,26 @@ impl Contact {
         }
     }
 
-    /// Upstream form: `+<country code> <number>`, e.g. "+86 13800000000".
+    /// Upstream form: `+<country code> <number>`, e.g. "+86 13800000000". Leading zeros of
+    /// the country code are dropped ("+086", "+0086" are "+86"): one number, one identity.
     pub(crate) fn phone(raw: &str) -> ApiResult<Self> {
-        let raw = raw.trim();
-        let valid = raw
+        let normalized = raw
+            .trim()
             .strip_prefix('+')
             .and_then(|rest| rest.split_once(' '))
-            .is_some_and(|(country, number)| {
+            .filter(|(country, number)| {
                 (1..=4).contains(&country.len())
                     && (4..=20).contains(&number.len())
                     && country
                         .bytes()
                         .chain(number.bytes())
                         .all(|b| b.is_ascii_digit())
-            });
-        if valid {
-            Ok(Self::Phone(raw.to_owned()))
+            })
+            .map(|(country, number)| (country.trim_start_matches('0'), number))
+            .filter(|(country, _)| !country.is_empty())
+            .map(|(country, number)| format!("+{country} {number}"));
+        if let Some(normalized) = normalized {
+            Ok(Self::Phone(normalized))
         } else {
             Err(ApiError::auth(
                 "invalid_phone_number",
@@ -199,10 +203,121 @@ impl User {
     }
 }
 
-/// All users, keyed by `sub`. Lookups scan: an emulator holds few users.
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// All users, keyed by `sub`, with indexes by username, contact and linked identity, so a
+/// lookup costs the same at 100k users as at 10. The indexes are not exported; they are
+/// rebuilt when a state document is loaded.
+#[derive(Debug, Default, Deserialize)]
+#[serde(from = "UsersDocument")]
 pub(crate) struct Users {
     by_sub: BTreeMap<String, User>,
+    index: HashMap<Key, String>,
+}
+
+/// The exported form: users only.
+#[derive(Deserialize)]
+struct UsersDocument {
+    by_sub: BTreeMap<String, User>,
+}
+
+impl Serialize for Users {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Borrowed<'a> {
+            by_sub: &'a BTreeMap<String, User>,
+        }
+        Borrowed {
+            by_sub: &self.by_sub,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl From<UsersDocument> for Users {
+    fn from(document: UsersDocument) -> Self {
+        let mut users = Self {
+            by_sub: document.by_sub,
+            index: HashMap::new(),
+        };
+        let keys: Vec<(Key, String)> = users
+            .by_sub
+            .values()
+            .flat_map(|u| keys(u).into_iter().map(|k| (k, u.sub.clone())))
+            .collect();
+        users.index.extend(keys);
+        users
+    }
+}
+
+/// What a user can be found by, besides its `sub`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Username(String),
+    Phone(String),
+    Email(String),
+    Link(String, String),
+}
+
+fn keys(user: &User) -> Vec<Key> {
+    let contacts = [
+        user.username.clone().map(Key::Username),
+        user.phone_number.clone().map(Key::Phone),
+        user.email.clone().map(Key::Email),
+    ];
+    let links = user
+        .providers
+        .iter()
+        .map(|l| Key::Link(l.provider_id.clone(), l.provider_user_id.clone()));
+    contacts.into_iter().flatten().chain(links).collect()
+}
+
+fn contact_key(contact: &Contact) -> Key {
+    match contact {
+        Contact::Phone(p) => Key::Phone(p.clone()),
+        Contact::Email(e) => Key::Email(e.clone()),
+    }
+}
+
+/// A user borrowed for change; the indexes follow the change when it is dropped.
+pub(crate) struct UserMut<'a> {
+    users: &'a mut Users,
+    sub: String,
+    before: Vec<Key>,
+}
+
+impl std::ops::Deref for UserMut<'_> {
+    type Target = User;
+
+    fn deref(&self) -> &User {
+        &self.users.by_sub[&self.sub]
+    }
+}
+
+impl std::ops::DerefMut for UserMut<'_> {
+    fn deref_mut(&mut self) -> &mut User {
+        self.users
+            .by_sub
+            .get_mut(&self.sub)
+            .expect("a UserMut exists only for a present user")
+    }
+}
+
+impl Drop for UserMut<'_> {
+    fn drop(&mut self) {
+        let after = self
+            .users
+            .by_sub
+            .get(&self.sub)
+            .map(keys)
+            .unwrap_or_default();
+        if after != self.before {
+            for key in &self.before {
+                self.users.unindex(key, &self.sub);
+            }
+            for key in after {
+                self.users.index.insert(key, self.sub.clone());
+            }
+        }
+    }
 }
 
 impl Users {
@@ -210,28 +325,65 @@ impl Users {
         self.by_sub.get(sub)
     }
 
-    pub(crate) fn get_mut(&mut self, sub: &str) -> Option<&mut User> {
-        self.by_sub.get_mut(sub)
+    pub(crate) fn get_mut(&mut self, sub: &str) -> Option<UserMut<'_>> {
+        let before = keys(self.by_sub.get(sub)?);
+        Some(UserMut {
+            users: self,
+            sub: sub.to_owned(),
+            before,
+        })
+    }
+
+    /// Removes an index entry only if it still points at `sub`.
+    fn unindex(&mut self, key: &Key, sub: &str) {
+        if self.index.get(key).is_some_and(|s| s == sub) {
+            self.index.remove(key);
+        }
     }
 
     pub(crate) fn insert(&mut self, user: User) {
-        self.by_sub.insert(user.sub.clone(), user);
+        let sub = user.sub.clone();
+        self.remove(&sub);
+        for key in keys(&user) {
+            self.index.insert(key, sub.clone());
+        }
+        self.by_sub.insert(sub, user);
     }
 
     pub(crate) fn remove(&mut self, sub: &str) -> Option<User> {
-        self.by_sub.remove(sub)
+        let user = self.by_sub.remove(sub)?;
+        for key in keys(&user) {
+            self.unindex(&key, sub);
+        }
+        Some(user)
     }
 
     pub(crate) fn all(&self) -> impl Iterator<Item = &User> {
         self.by_sub.values()
     }
 
+    /// Removes the users `doomed` picks (pruning).
+    pub(crate) fn remove_where(&mut self, mut doomed: impl FnMut(&User) -> bool) {
+        let subs: Vec<String> = self
+            .all()
+            .filter(|u| doomed(u))
+            .map(|u| u.sub.clone())
+            .collect();
+        for sub in subs {
+            self.remove(&sub);
+        }
+    }
+
+    fn by_key(&self, key: &Key) -> Option<&User> {
+        self.index.get(key).and_then(|sub| self.by_sub.get(sub))
+    }
+
     pub(crate) fn by_username(&self, username: &str) -> Option<&User> {
-        self.all().find(|u| u.username.as_deref() == Some(username))
+        self.by_key(&Key::Username(username.to_owned()))
     }
 
     pub(crate) fn by_contact(&self, contact: &Contact) -> Option<&User> {
-        self.all().find(|u| u.has_contact(contact))
+        self.by_key(&contact_key(contact))
     }
 
     /// Sign-in accepts a username, a phone number or an e-mail address in `username`.
@@ -241,11 +393,10 @@ impl Users {
     }
 
     pub(crate) fn by_link(&self, provider_id: &str, provider_user_id: &str) -> Option<&User> {
-        self.all().find(|u| {
-            u.providers
-                .iter()
-                .any(|l| l.provider_id == provider_id && l.provider_user_id == provider_user_id)
-        })
+        self.by_key(&Key::Link(
+            provider_id.to_owned(),
+            provider_user_id.to_owned(),
+        ))
     }
 
     /// 409 when another user already holds the username.

@@ -87,6 +87,10 @@ impl Verifications {
             attempts: 0,
             used: false,
         };
+        // A new code replaces the target's earlier ones: guesses cannot be spread over them.
+        for earlier in self.codes.values_mut().filter(|c| c.target == *target) {
+            earlier.used = true;
+        }
         self.codes.insert(sent.verification_id.clone(), code);
         self.last_sent.insert(sent.target.clone(), now);
         Ok(sent)
@@ -143,6 +147,15 @@ impl Verifications {
         let contact = self.peek_token(token, now)?;
         self.tokens.remove(&sha256_hex(token));
         Ok(contact)
+    }
+
+    /// Drops expired codes and tokens, and resend marks older than the interval.
+    pub(crate) fn prune(&mut self, now: u64) {
+        self.codes
+            .retain(|_, c| c.sent_at.saturating_add(CODE_TTL_SECS) > now);
+        self.tokens.retain(|_, t| t.expires_at > now);
+        self.last_sent
+            .retain(|_, &mut at| at.saturating_add(RESEND_INTERVAL_SECS) > now);
     }
 
     /// Every code sent, oldest first.

@@ -54,13 +54,21 @@ pub(crate) async fn verify_captcha_data(
     }))
 }
 
-/// Upstream answers with either an iframe `url` or a ready `captcha_token`; the emulator has no
-/// human check page, so it always hands out the token.
-pub(crate) async fn init_captcha(State(app): State<App>) -> NoStore<CaptchaTokenResponse> {
+#[derive(Debug, Serialize)]
+pub(crate) struct InitCaptchaResponse {
+    url: String,
+    expires_in: u64,
+}
+
+/// Upstream answers with either a `captcha_token` or the `url` of a challenge page. A token for
+/// nothing would let a caller skip the captcha it is asked for, so the emulator always answers
+/// with a challenge: `url` carries the `token` of a new image captcha, solved like any other
+/// with `captcha/data/verify` (its answer is listed by the control API).
+pub(crate) async fn init_captcha(State(app): State<App>) -> Json<InitCaptchaResponse> {
     let now = app.now();
-    let captcha_token = app.state().captchas.issue_token(now);
-    NoStore(CaptchaTokenResponse {
-        captcha_token,
+    let token = app.state().captchas.new_image(now);
+    Json(InitCaptchaResponse {
+        url: format!("emulator:captcha?token={token}"),
         expires_in: CAPTCHA_TTL_SECS,
     })
 }

@@ -96,15 +96,16 @@ async fn token_lifetimes(
     Json(json!({}))
 }
 
-/// Hashing may take a while at the OWASP cost, so it runs on the blocking pool.
+/// Hashing runs on the bounded hashing threads, like any sign-up.
 async fn seed_user(
     State(app): State<App>,
     JsonBody(seed): JsonBody<SeedUser>,
 ) -> ApiResult<Json<Value>> {
-    let control = control(app);
-    let sub = tokio::task::spawn_blocking(move || control.seed_user(seed))
-        .await
-        .map_err(|e| ApiError::internal(format!("seeding failed: {e}")))?;
+    let hash = match seed.password.clone() {
+        Some(password) => Some(app.passwords.hash(password).await?),
+        None => None,
+    };
+    let sub = control(app).seed_hashed(seed, hash);
     Ok(Json(json!({ "sub": sub })))
 }
 

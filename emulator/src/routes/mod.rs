@@ -42,13 +42,21 @@ pub(crate) fn router(app: App) -> Router {
         .route("/auth/v1/certs", get(control::jwks))
         .route("/emulator/v1/jwks", get(control::jwks))
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed);
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn_with_state(
+            app.clone(),
+            crate::persist::durable_writes,
+        ));
     let router = match strict {
         Some(strict) => router.layer(from_fn_with_state(strict, strict::check)),
         None => router,
     };
     router
         .layer(map_response(json_errors))
+        .layer(from_fn_with_state(
+            app.clone(),
+            crate::server::check_headers,
+        ))
         .layer(from_fn(crate::cors::cors))
         .with_state(app)
 }

@@ -256,7 +256,7 @@ pub(crate) async fn unbind_provider(
     Path(provider_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let mut state = app.state();
-    let user = state
+    let mut user = state
         .users
         .get_mut(&authed.sub)
         .ok_or_else(ApiError::user_not_found)?;

@@ -9,8 +9,7 @@ use crate::auth::LiveSession;
 use crate::context::{Ctx, JsonBody};
 use crate::custom_login::ticket_identity;
 use crate::errors::{ApiError, ApiResult};
-use crate::lockout::Admission;
-use crate::passwords;
+use crate::lockout::account_key;
 use crate::providers::{self, Identity};
 use crate::routes::providers::sign_in_identity;
 use crate::secrets::anonymous_sub;
@@ -59,8 +58,9 @@ fn user_session(ctx: &Ctx, sub: String, provider_type: &str) -> NewSession {
     }
 }
 
-/// Password sign-in (also the `password` grant). An unknown login answers like a wrong
-/// password so logins cannot be enumerated; both count towards captcha and lockout.
+/// Password sign-in (also the `password` grant). An unknown login, or a user without a
+/// password, answers like a wrong password and takes as long (a check against a dummy hash of
+/// the same cost), so logins cannot be enumerated; all count towards captcha and lockout.
 pub(crate) async fn with_password(
     app: &App,
     ctx: &Ctx,
@@ -68,38 +68,37 @@ pub(crate) async fn with_password(
     password: String,
 ) -> TokenResult {
     let now = app.now();
-    let found = {
-        let mut state = app.state();
-        let admission =
-            state
-                .sign_ins
-                .admit(login, now, app.config.captcha_after_failed_sign_ins)?;
-        if let Admission::NeedsCaptcha = admission {
-            let solved = ctx
-                .captcha_token
-                .as_deref()
-                .is_some_and(|t| state.captchas.redeem(t, now));
-            if !solved {
-                return Err(ApiError::captcha_required());
-            }
-        }
-        state
+    let (found, key) = {
+        let mut guard = app.state();
+        let state = &mut *guard;
+        let found = state
             .users
             .by_login(login)
-            .map(|u| (u.sub.clone(), u.password_hash.clone(), login_kind(u, login)))
+            .map(|u| (u.sub.clone(), u.password_hash.clone(), login_kind(u, login)));
+        let key = account_key(found.as_ref().map(|(sub, ..)| sub.as_str()), login);
+        let captchas = &mut state.captchas;
+        let captcha = ctx.captcha_token.as_deref();
+        state
+            .sign_ins
+            .reserve(&key, now, app.config.captcha_after_failed_sign_ins, || {
+                captcha.is_some_and(|t| captchas.redeem(t, now))
+            })?;
+        (found, key)
     };
-    let Some((sub, hash, provider_type)) = found else {
-        app.state().sign_ins.record_failure(login, now);
-        return Err(invalid_password());
+    let (sub, hash, provider_type) = match found {
+        Some((sub, hash, kind)) => (Some(sub), hash, kind),
+        None => (None, None, "username"),
     };
-    let hash =
-        hash.ok_or_else(|| ApiError::auth("password_not_set", "this user has no password"))?;
-    if !passwords::verify(password, hash).await {
-        app.state().sign_ins.record_failure(login, now);
-        return Err(invalid_password());
+    let checked = app.passwords.verify(password, hash).await;
+    let signed_in = checked.as_ref().is_ok_and(|&ok| ok);
+    if signed_in || checked.is_err() {
+        // Success, or never evaluated (hashing refused): not a failure.
+        app.state().sign_ins.release(&key, now, signed_in);
     }
-    app.state().sign_ins.record_success(login);
-    app.issue(user_session(ctx, sub, provider_type))
+    match (sub, checked?) {
+        (Some(sub), true) => app.issue(user_session(ctx, sub, provider_type)),
+        _ => Err(invalid_password()),
+    }
 }
 
 /// Which of username, phone or e-mail the login matched (the `provider_type` claim).
@@ -201,7 +200,7 @@ pub(crate) async fn sign_up(
     let upgrade = anonymous_to_upgrade(&app, req.anonymous_token.as_deref())?;
     let proof = check_sign_up(&app, &req, named.as_ref())?;
     let password_hash = match req.password.clone() {
-        Some(password) => Some(passwords::hash(app.config.password_hashing, password).await?),
+        Some(password) => Some(app.passwords.hash(password).await?),
         None => None,
     };
     let created_from = proof.created_from().to_owned();
@@ -345,7 +344,9 @@ pub(crate) async fn sign_out(
     LiveSession(authed): LiveSession,
     JsonBody(req): JsonBody<SignOutRequest>,
 ) -> Json<SignOutResponse> {
-    app.state().sessions.revoke(&authed.sid);
+    let mut state = app.state();
+    state.sessions.revoke(&authed.sid);
+    state.sudo.revoke_session(&authed.sid);
     Json(SignOutResponse {
         redirect_uri: req.redirect_uri,
     })
@@ -397,7 +398,7 @@ pub(crate) async fn reset_password(
             .by_contact(&contact)
             .ok_or_else(ApiError::user_not_found)?;
     }
-    let hash = passwords::hash(app.config.password_hashing, req.new_password).await?;
+    let hash = app.passwords.hash(req.new_password).await?;
     let now = app.now();
     let mut state = app.state();
     let contact = state
@@ -408,11 +409,12 @@ pub(crate) async fn reset_password(
         .by_contact(&contact)
         .map(|u| u.sub.clone())
         .ok_or_else(ApiError::user_not_found)?;
-    if let Some(user) = state.users.get_mut(&user) {
+    if let Some(mut user) = state.users.get_mut(&user) {
         user.password_hash = Some(hash);
         user.password_updated_at = Some(now);
         user.updated_at = now;
     }
     state.sessions.revoke_where(|_, s| s.sub == user);
+    state.sudo.revoke_user(&user);
     Ok(Json(json!({})))
 }

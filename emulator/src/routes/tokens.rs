@@ -120,7 +120,16 @@ pub(crate) async fn revoke_token(
     {
         let by_refresh = app.state().sessions.sid_of_refresh_token(&token);
         if let Some(sid) = by_refresh.or_else(|| genuine_claims(&token).ok().map(|c| c.sid)) {
-            app.state().sessions.revoke(&sid);
+            // Only the client the token was issued to may revoke it (RFC 7009 §2.1); another
+            // client's request is answered the same way and changes nothing.
+            let mut state = app.state();
+            if state
+                .sessions
+                .active(&sid)
+                .is_some_and(|s| s.client_id == ctx.client_id)
+            {
+                state.sessions.revoke(&sid);
+            }
         }
     }
     Json(json!({}))

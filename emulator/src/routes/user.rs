@@ -8,7 +8,6 @@ use serde_json::{Value, json};
 use crate::auth::Authed;
 use crate::context::{Ctx, JsonBody};
 use crate::errors::{ApiError, ApiResult};
-use crate::passwords;
 use crate::state::App;
 use crate::sudo::SUDO_TTL_SECS;
 use crate::tokens::NoStore;
@@ -57,7 +56,7 @@ pub(crate) async fn update_profile(
 ) -> ApiResult<Json<Profile>> {
     let now = app.now();
     let mut state = app.state();
-    let user = state
+    let mut user = state
         .users
         .get_mut(&authed.sub)
         .ok_or_else(ApiError::user_not_found)?;
@@ -120,7 +119,7 @@ pub(crate) async fn create_sudo_token(
         }
     }
     let now = app.now();
-    let sudo_token = app.state().sudo.issue(&authed.sub, now);
+    let sudo_token = app.state().sudo.issue(&authed.sub, &authed.sid, now);
     Ok(NoStore(SudoResponse {
         sudo_token,
         expires_in: SUDO_TTL_SECS,
@@ -137,7 +136,7 @@ async fn check_password(app: &App, sub: &str, password: String) -> ApiResult<()>
         .clone();
     let hash =
         hash.ok_or_else(|| ApiError::auth("password_not_set", "this user has no password"))?;
-    if passwords::verify(password, hash).await {
+    if app.passwords.verify(password, Some(hash)).await? {
         Ok(())
     } else {
         Err(ApiError::auth("invalid_password", "wrong password"))
@@ -201,18 +200,20 @@ pub(crate) async fn update_password(
     if let (Some(old), true) = (req.old_password, has_password) {
         check_password(&app, &authed.sub, old).await?;
     }
-    let hash = passwords::hash(app.config.password_hashing, req.new_password).await?;
+    let hash = app.passwords.hash(req.new_password).await?;
     let mut state = app.state();
-    let user = state
+    let mut user = state
         .users
         .get_mut(&authed.sub)
         .ok_or_else(ApiError::user_not_found)?;
     user.password_hash = Some(hash);
     user.password_updated_at = Some(now);
     user.updated_at = now;
+    drop(user);
     state
         .sessions
         .revoke_where(|sid, s| s.sub == authed.sub && sid != authed.sid);
+    state.sudo.revoke_user(&authed.sub);
     Ok(empty())
 }
 
@@ -249,9 +250,7 @@ async fn basic_edit_password(
         (Some(old), Some(new)) => {
             validate_password(&new)?;
             check_password(app, sub, old).await?;
-            passwords::hash(app.config.password_hashing, new)
-                .await
-                .map(Some)
+            app.passwords.hash(new).await.map(Some)
         }
         _ => Err(ApiError::invalid_argument(
             "send both password and new_password to change the password",
@@ -272,18 +271,16 @@ pub(crate) async fn edit_user_basic_info(
     if let Some(username) = &req.username {
         validate_username(username)?;
     }
-    let phone = req
-        .phone
-        .as_deref()
-        .filter(|p| !p.is_empty())
-        .map(Contact::phone)
-        .transpose()?;
-    let email = req
-        .email
-        .as_deref()
-        .filter(|e| !e.is_empty())
-        .map(Contact::email)
-        .transpose()?;
+    // A contact is a login and a recovery channel: it changes only with proof of ownership
+    // (`PATCH user/contact`: sudo token plus a verification token for the new one).
+    if [&req.phone, &req.email]
+        .into_iter()
+        .any(|c| c.as_deref().is_some_and(|c| !c.is_empty()))
+    {
+        return Err(ApiError::permission_denied(
+            "phone and email cannot be set here; use PATCH /auth/v1/user/contact with a sudo token and a verification token",
+        ));
+    }
     let new_hash = basic_edit_password(&app, &authed.sub, &req).await?;
     let now = app.now();
     let mut state = app.state();
@@ -292,31 +289,28 @@ pub(crate) async fn edit_user_basic_info(
             .users
             .ensure_username_free(username, Some(&authed.sub))?;
     }
-    for contact in phone.iter().chain(email.iter()) {
-        state
-            .users
-            .ensure_contact_free(contact, Some(&authed.sub))?;
-    }
-    let user = state
+    let mut user = state
         .users
         .get_mut(&authed.sub)
         .ok_or_else(ApiError::user_not_found)?;
-    for contact in phone.iter().chain(email.iter()) {
-        user.set_contact(Some(contact), contact);
-    }
     set_if(&mut user.name, req.nickname);
     set_if(&mut user.username, req.username);
     set_if(&mut user.description, req.description);
     set_if(&mut user.picture, req.avatar_url);
     set_if(&mut user.gender, req.gender);
     user.updated_at = now;
+    let password_changed = new_hash.is_some();
     if let Some(hash) = new_hash {
         user.password_hash = Some(hash);
         user.password_updated_at = Some(now);
-        // As PATCH /user/password: every other session of the user is signed out.
+    }
+    drop(user);
+    if password_changed {
+        // As PATCH /user/password: every other session and every sudo token of the user ends.
         state
             .sessions
             .revoke_where(|sid, s| s.sub == authed.sub && sid != authed.sid);
+        state.sudo.revoke_user(&authed.sub);
     }
     Ok(empty())
 }
@@ -369,7 +363,7 @@ pub(crate) async fn update_user_contact(
     state
         .verifications
         .take_token(&req.verification_token, now)?;
-    let user = state
+    let mut user = state
         .users
         .get_mut(&authed.sub)
         .ok_or_else(ApiError::user_not_found)?;
@@ -400,7 +394,7 @@ fn resolve_conflict(
             Ok(())
         }
         Conflict::Transfer => {
-            if let Some(user) = state.users.get_mut(&other) {
+            if let Some(mut user) = state.users.get_mut(&other) {
                 user.set_contact(None, contact);
             }
             Ok(())
