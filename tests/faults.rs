@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use cloudbase_auth::{Config, Error, Session};
+use cloudbase_auth::{Config, Error, Session, TransportCause};
 use cloudbase_auth_emulator::Fault;
 use httpmock::MockServer;
 use serde_json::json;
@@ -188,7 +188,7 @@ async fn a_reset_connection_on_a_post_is_not_retried_and_may_have_been_sent() {
             error,
             Error::Transport {
                 may_have_been_sent: true,
-                timed_out: false,
+                cause: TransportCause::ConnectionLost,
                 ..
             }
         ),
@@ -319,7 +319,7 @@ async fn a_post_slower_than_the_timeout_is_a_timed_out_transport_error() {
         matches!(
             error,
             Error::Transport {
-                timed_out: true,
+                cause: TransportCause::TimedOut,
                 may_have_been_sent: true,
                 ..
             }

@@ -6,12 +6,11 @@ mod args;
 mod clock;
 mod commands;
 mod config;
+mod device_id;
 mod emulator;
 mod error;
 mod files;
-mod ids;
 mod output;
-mod raw;
 mod secrets;
 
 use std::process::ExitCode;
