@@ -57,8 +57,7 @@ impl ClientHooks<SessionCore> for RawClient {
             .transport
             .send(request, spare.as_ref(), operation, replay(), &mut attempts)
             .await
-            // reqwest prints the URL, and a URL can carry a sudo token.
-            .map_err(reqwest::Error::without_url)?;
+            .map_err(without_query)?;
         if !first.is_unauthenticated() {
             return Ok(first.into_response());
         }
@@ -92,7 +91,7 @@ impl ClientHooks<SessionCore> for RawClient {
                     .transport
                     .send(resend, Some(&template), operation, replay(), &mut attempts)
                     .await
-                    .map_err(reqwest::Error::without_url)?
+                    .map_err(without_query)?
                     .into_response())
             }
             Err(error) => {
@@ -101,6 +100,18 @@ impl ClientHooks<SessionCore> for RawClient {
             }
         }
     }
+}
+
+/// reqwest prints the URL of a failed request, and a query can carry a sudo token: keep
+/// the scheme, host, port and path (which name the failure), drop the rest.
+fn without_query(mut error: reqwest::Error) -> reqwest::Error {
+    if let Some(url) = error.url_mut() {
+        url.set_query(None);
+        url.set_fragment(None);
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+    }
+    error
 }
 
 /// Stamps the request with the identity's headers and the operation's credential, the
