@@ -300,13 +300,15 @@ impl Config {
         }
     }
 
-    /// The HTTP client: the caller's, or ours with the connect timeout, no redirects and
-    /// our user agent. (The request timeout is set per request by the transport.)
+    /// The HTTP client: the caller's, or ours with timeouts, no redirects and our user
+    /// agent. The session's transport also sets the timeout on every request (so a
+    /// caller's client gets it too); the client-level one covers the verifier's calls.
     pub(crate) fn http_client(&self) -> Result<reqwest::Client, ConfigError> {
         if let Some(client) = &self.http {
             return Ok(client.clone());
         }
         reqwest::Client::builder()
+            .timeout(self.timeout)
             .connect_timeout(self.connect_timeout)
             // Never follow redirects with credentials attached (oauth2-rs does the same).
             .redirect(reqwest::redirect::Policy::none())
