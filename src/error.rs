@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderValue};
 
+use crate::failure::{TransportCause, describe_json_error, is_transient_status};
 use crate::generated::types::ErrorBody;
-use crate::transport::{TransportCause, is_transient_status};
 
 /// The error of a generated call made through [`Session::raw`](crate::Session::raw)
 /// (progenitor's). Turn it into an [`Error`] with `?` or [`Error::from_raw`]; its own
@@ -255,7 +255,7 @@ impl Error {
                 let request_id = sent_id.or_else(|| {
                     response
                         .headers()
-                        .get(crate::transport::REQUEST_ID)
+                        .get(crate::ids::REQUEST_ID)
                         .and_then(header_text)
                 });
                 let headers = response.headers().clone();
@@ -318,8 +318,8 @@ impl Error {
     }
 
     pub(crate) fn transport(error: reqwest::Error, request_id: String) -> Error {
-        let cause = crate::transport::classify(&error);
-        let host = crate::transport::host_of(&error);
+        let cause = crate::failure::classify(&error);
+        let host = crate::failure::host_of(&error);
         let may_have_been_sent = !(error.is_connect() || error.is_builder());
         Error::Transport {
             cause,
@@ -348,19 +348,6 @@ impl From<RawError> for Error {
 /// A request id header as text (it is always ASCII: this crate or the caller made it).
 pub(crate) fn header_text(value: &HeaderValue) -> Option<String> {
     value.to_str().ok().map(str::to_string)
-}
-
-/// serde_json's messages quote the offending value ("invalid type: string \"eyJ…\""),
-/// which may be a token; keep only the category and position.
-pub(crate) fn describe_json_error(error: &serde_json::Error) -> String {
-    use serde_json::error::Category;
-    let what = match error.classify() {
-        Category::Io => "an I/O error while reading",
-        Category::Syntax => "malformed JSON",
-        Category::Data => "a field of the wrong type or missing",
-        Category::Eof => "truncated JSON",
-    };
-    format!("{what} at line {} column {}", error.line(), error.column())
 }
 
 /// Bad configuration, found before anything is sent.

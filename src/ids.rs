@@ -2,7 +2,9 @@
 //! and `x-device-id` (fixed per device).
 
 use rand::Rng;
-use reqwest::header::HeaderValue;
+use reqwest::header::{HeaderName, HeaderValue};
+
+pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// 32 lowercase hex characters from the thread's CSPRNG.
 fn random_hex32() -> [u8; 32] {

@@ -34,7 +34,8 @@
 //   headers every request gets from it; `auth`: the spec's operation → credential
 //   table and the one function that makes a credential a header.
 // - `transport`: sends, retries (the only attempt loop), bounded reads, error-body
-//   normalisation, transient classification; `retry`: the policy it follows.
+//   normalisation; `retry`: the policy it follows; `failure`: what a failure was
+//   (cause class, host, transient or not).
 // - `call`: the typed per-call context between a caller and the hooks.
 // - `hooks`: progenitor's hooks: stamp the request, send it, recover once from a 401.
 // - `session`: the session handle, its token cache and its refresher.
@@ -48,6 +49,7 @@ mod clock;
 mod config;
 mod error;
 mod events;
+mod failure;
 mod generated;
 mod hooks;
 mod identity;
@@ -71,6 +73,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, DEFAULT_REGION};
 pub use error::{ApiError, ConfigError, Error, RawError, SignInReason, StoreError};
 pub use events::SessionEvent;
+pub use failure::TransportCause;
 /// The generated client: every spec operation, with this crate's hooks.
 pub use generated::Client as RawClient;
 pub use generated::{ByteStream, ResponseValue, builder, types};
@@ -86,7 +89,6 @@ pub use token_store::{
     FileTokenStore, MemoryTokenStore, StoreFuture, StoreLock, StoredSession, TokenStore,
     decode_session_file,
 };
-pub use transport::TransportCause;
 
 /// Entry points for the crate's property tests and fuzzers (`tests/proptest_decoders.rs`,
 /// FUZZING.md). Not part of the API: no stability promise.

@@ -187,10 +187,10 @@ async fn grant(
     }
     if status.is_success() {
         return serde_json::from_slice(&body)
-            .map_err(|e| decode(crate::error::describe_json_error(&e)));
+            .map_err(|e| decode(crate::failure::describe_json_error(&e)));
     }
-    let error_body: types::ErrorBody =
-        serde_json::from_slice(&body).map_err(|e| decode(crate::error::describe_json_error(&e)))?;
+    let error_body: types::ErrorBody = serde_json::from_slice(&body)
+        .map_err(|e| decode(crate::failure::describe_json_error(&e)))?;
     let status = report.observed.too_large.unwrap_or(status.as_u16());
     Err(Error::api(status, error_body, &headers, request_id))
 }

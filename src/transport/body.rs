@@ -6,9 +6,10 @@ use bytes::Bytes;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
 use reqwest::{Response, StatusCode};
 
-use super::{REQUEST_ID, secret_bodies};
+use super::secret_bodies;
 use crate::call;
 use crate::generated::types::ErrorBody;
+use crate::ids::REQUEST_ID;
 
 /// Why a body is not the server's.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,33 +5,25 @@
 //!
 //! Owned here: the attempt loop (the only retry layer: [`Attempts`] bounds one logical
 //! call), the per-request timeout, the `x-request-id` of each attempt, the request span,
-//! and [`is_transient_status`], the one definition of a transient answer.
+//! and the transient checks of `failure.rs` applied to each attempt.
 
 mod body;
-mod failure;
 mod secret_bodies;
 
 use std::time::{Duration, Instant};
 
-use reqwest::header::{HeaderName, HeaderValue};
+use reqwest::header::HeaderValue;
 use reqwest::{Method, Request, Response, StatusCode};
 use tracing::Instrument;
 
 use crate::call;
 use crate::retry::RetryPolicy;
 
+use crate::failure::{self, classify, is_transient_status};
 pub use body::normalize_error_body_for_fuzzing;
-pub use failure::TransportCause;
-pub(crate) use failure::{classify, host_of};
 pub use secret_bodies::guarded_operations_for_tests;
 
-pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// Whether an answer with this status is worth sending again later: 408, 429, and 5xx
-/// other than 501 (not implemented) and 505.
-pub(crate) fn is_transient_status(status: u16) -> bool {
-    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
-}
+use crate::ids::REQUEST_ID;
 
 /// The HTTP client and the limits every request goes out under.
 #[derive(Debug)]

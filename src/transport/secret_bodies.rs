@@ -49,7 +49,7 @@ fn decoder(operation: &str) -> Option<Decoder> {
 fn decodes<T: DeserializeOwned>(body: &[u8]) -> Result<(), String> {
     serde_json::from_slice::<T>(body)
         .map(drop)
-        .map_err(|e| crate::error::describe_json_error(&e))
+        .map_err(|e| crate::failure::describe_json_error(&e))
 }
 
 /// The guarded operations, for the spec test.

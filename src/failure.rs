@@ -1,5 +1,7 @@
-//! What a transport failure was: its cause class, its host, whether the request may have
-//! been sent, whether trying again can help.
+//! What a failure was: the cause class and host of a transport failure, whether the
+//! request may have been sent, whether trying again can help (the one definition of a
+//! transient answer and of a transient transport failure), and what a decode failure
+//! may say. A leaf: the transport and the error type both build on it.
 
 use std::error::Error as _;
 use std::fmt;
@@ -110,4 +112,23 @@ pub(crate) fn host_of(error: &reqwest::Error) -> Option<String> {
         Some(port) => format!("{host}:{port}"),
         None => host.to_string(),
     })
+}
+
+/// Whether an answer with this status is worth sending again later: 408, 429, and 5xx
+/// other than 501 (not implemented) and 505.
+pub(crate) fn is_transient_status(status: u16) -> bool {
+    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// serde_json's messages quote the offending value ("invalid type: string \"eyJ…\""),
+/// which may be a token; keep only the category and position.
+pub(crate) fn describe_json_error(error: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match error.classify() {
+        Category::Io => "an I/O error while reading",
+        Category::Syntax => "malformed JSON",
+        Category::Data => "a field of the wrong type or missing",
+        Category::Eof => "truncated JSON",
+    };
+    format!("{what} at line {} column {}", error.line(), error.column())
 }
