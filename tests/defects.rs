@@ -219,21 +219,6 @@ async fn defect_4_with_timeout_applies_to_a_caller_provided_client() {
 
 // ------------------------------------------------------------ 5. retries multiply
 
-/// Resolves every name to one address and counts the look-ups: one per connection
-/// attempt, since a connection that was never made cannot be pooled.
-struct CountingResolver {
-    addr: std::net::SocketAddr,
-    lookups: Arc<AtomicUsize>,
-}
-
-impl reqwest::dns::Resolve for CountingResolver {
-    fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        self.lookups.fetch_add(1, Ordering::SeqCst);
-        let addr = self.addr;
-        Box::pin(async move { Ok(Box::new(std::iter::once(addr)) as reqwest::dns::Addrs) })
-    }
-}
-
 /// A session restored from a store with a valid pair, against `base_url` through a
 /// client that counts connection attempts.
 async fn restored_session(

@@ -6,6 +6,7 @@
 
 mod support;
 
+use support::CountingResolver;
 use support::world::{PASSWORD, World, fast_retries};
 
 use std::sync::Arc;
@@ -220,21 +221,6 @@ async fn a_reset_connection_on_the_refresh_grant_is_retried() {
     world.advance(7200 - 30);
     session.me().await.expect("refreshed on the retry");
     assert_eq!(world.count("grant_token"), 2);
-}
-
-/// Resolves every name to one address and counts the look-ups: one per connection
-/// attempt, since a connection that was never made cannot be pooled.
-struct CountingResolver {
-    addr: std::net::SocketAddr,
-    lookups: Arc<AtomicUsize>,
-}
-
-impl reqwest::dns::Resolve for CountingResolver {
-    fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        self.lookups.fetch_add(1, Ordering::SeqCst);
-        let addr = self.addr;
-        Box::pin(async move { Ok(Box::new(std::iter::once(addr)) as reqwest::dns::Addrs) })
-    }
 }
 
 #[tokio::test]
