@@ -1,10 +1,17 @@
-//! Which credential each operation takes, from the spec's `security` requirements.
+//! Which credential each operation takes, from the spec's `security` requirements, and
+//! the one function that turns that credential into an `Authorization` header.
 //!
 //! progenitor ignores `security`, so build.rs renders this table from the same parsed
 //! spec; it cannot drift from the document.
 
 use base64::Engine as _;
-use reqwest::header::HeaderValue;
+use reqwest::Request;
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+
+use std::time::SystemTime;
+
+use crate::error::Error;
+use crate::server::ServerCredential;
 
 /// The credential an operation sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,24 +50,54 @@ pub fn operations() -> &'static [OperationAuth] {
     OPERATIONS
 }
 
+/// The credential one request is sent with, resolved by the caller (the hooks, the
+/// refresher) from the operation's [`AuthKind`].
+pub(crate) enum Credential<'a> {
+    None,
+    /// A ready `Bearer …` or `Basic …` value.
+    Header(&'a HeaderValue),
+    /// The server credential; a signature covers the request as it is at `now`.
+    Server {
+        credential: &'a ServerCredential,
+        now: SystemTime,
+    },
+}
+
+/// The one place a credential becomes an `Authorization` header. It sees the whole
+/// request, because a TC3-HMAC-SHA256 signature covers the method, path, query, signed
+/// headers and body.
+pub(crate) fn authorize(request: &mut Request, credential: Credential<'_>) -> Result<(), Error> {
+    match credential {
+        Credential::None => {}
+        Credential::Header(value) => {
+            request.headers_mut().insert(AUTHORIZATION, value.clone());
+        }
+        Credential::Server { credential, now } => credential
+            .authorize(request, now)
+            .map_err(|message| Error::InvalidRequest { message })?,
+    }
+    Ok(())
+}
+
 /// A basic-auth header value, marked sensitive so `Debug` of the request hides it.
 ///
 /// Plain `base64(id:secret)`, as the official SDK sends it — not RFC 6749 §2.3.1's
 /// form-encoding first — because that is what CloudBase expects.
 pub(crate) fn basic(user: &str, password: &str) -> HeaderValue {
     let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-    sensitive(format!("Basic {encoded}"))
+    sensitive(&format!("Basic {encoded}"))
 }
 
 /// A bearer header value, marked sensitive.
 pub(crate) fn bearer(token: &str) -> HeaderValue {
-    sensitive(format!("Bearer {token}"))
+    sensitive(&format!("Bearer {token}"))
 }
 
-fn sensitive(value: String) -> HeaderValue {
+/// A header value marked sensitive (hidden from `Debug`).
+pub(crate) fn sensitive(value: &str) -> HeaderValue {
     // Only a token with bytes a header cannot carry fails here; send an empty value
     // and let the server answer 401 rather than panic.
-    let mut value = HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""));
+    let mut value = HeaderValue::from_str(value).unwrap_or_else(|_| HeaderValue::from_static(""));
     value.set_sensitive(true);
     value
 }

@@ -101,8 +101,11 @@ impl Config {
         })
     }
 
-    /// Any base URL without the `/auth/v1` path, e.g. a local emulator. Give the client
-    /// id with [`with_client_id`](Config::with_client_id) (or [`with_env_id`](Config::with_env_id)).
+    /// Any base URL — scheme, host and port, no path — e.g. a local emulator. A URL with
+    /// a path, query or fragment is refused when the session is built
+    /// ([`ConfigError::InvalidBaseUrl`](crate::ConfigError::InvalidBaseUrl)): the client
+    /// adds `/auth/v1/…` itself. Give the client id with
+    /// [`with_client_id`](Config::with_client_id) (or [`with_env_id`](Config::with_env_id)).
     pub fn for_base_url(url: impl Into<String>) -> Config {
         Config::with_endpoint(Endpoint::BaseUrl {
             url: url.into(),
@@ -172,7 +175,15 @@ impl Config {
         self
     }
 
-    /// Bring your own `reqwest::Client` (its timeouts and user agent then apply).
+    /// Bring your own `reqwest::Client`: its user agent, proxies, TLS roots and connect
+    /// timeout apply; [`with_timeout`](Config::with_timeout) still applies to every
+    /// request (it is set per request), and [`with_connect_timeout`](Config::with_connect_timeout)
+    /// does not (it is a client setting).
+    ///
+    /// Redirects: the built-in client follows none, so credentials never leave for
+    /// another URL. Your client keeps its own redirect policy — reqwest's default follows
+    /// up to 10, and it drops `Authorization` only on a redirect to another host. Build it
+    /// with `.redirect(reqwest::redirect::Policy::none())` to get the built-in behaviour.
     pub fn with_http_client(mut self, client: reqwest::Client) -> Config {
         self.http = Some(client);
         self
@@ -192,7 +203,9 @@ impl Config {
         self
     }
 
-    /// Total time allowed for one request (default 15 s).
+    /// Total time allowed for one request attempt (default 15 s), set on every request,
+    /// so it applies with [`with_http_client`](Config::with_http_client) too. The refresh
+    /// grant has its own, [`with_refresh_timeout`](Config::with_refresh_timeout).
     pub fn with_timeout(mut self, timeout: Duration) -> Config {
         self.timeout = timeout;
         self
@@ -273,7 +286,11 @@ impl Config {
             Endpoint::BaseUrl { url, .. } => {
                 let parsed = reqwest::Url::parse(url)
                     .map_err(|_| ConfigError::InvalidBaseUrl(url.clone()))?;
-                if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+                // A path would be silently prepended to every `/auth/v1/…` call (all 404).
+                let bare =
+                    parsed.path() == "/" && parsed.query().is_none() && parsed.fragment().is_none();
+                if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() || !bare
+                {
                     return Err(ConfigError::InvalidBaseUrl(url.clone()));
                 }
                 Ok(url.trim_end_matches('/').to_string())
@@ -301,7 +318,7 @@ impl Config {
     /// The device id: given (and checked), else fresh.
     pub(crate) fn resolved_device_id(&self) -> Result<String, ConfigError> {
         match &self.device_id {
-            None => Ok(crate::request_id::random_hex32()),
+            None => Ok(crate::ids::new_device_id()),
             Some(id) if id.chars().count() >= 72 => {
                 Err(ConfigError::DeviceIdTooLong(id.chars().count()))
             }
@@ -312,7 +329,9 @@ impl Config {
         }
     }
 
-    /// The HTTP client: the caller's, or ours with timeouts, no redirects and our user agent.
+    /// The HTTP client: the caller's, or ours with timeouts, no redirects and our user
+    /// agent. The session's transport also sets the timeout on every request (so a
+    /// caller's client gets it too); the client-level one covers the verifier's calls.
     pub(crate) fn http_client(&self) -> Result<reqwest::Client, ConfigError> {
         if let Some(client) = &self.http {
             return Ok(client.clone());

@@ -1,15 +1,39 @@
-//! The crate's one error type.
+//! The crate's one error type, and the one path every failure a user can see goes
+//! through (a [`Session`](crate::Session) method, [`Session::send`](crate::Session::send),
+//! or `?` on a [`RawError`]).
 //!
 //! Every variant says whether the request may have reached the server (as
 //! aws-sdk-rust's `SdkError` does) and carries the `x-request-id` that was sent, so a
-//! failure can be found in CloudBase's logs. No variant ever holds a response body or
-//! a URL: both can carry tokens.
+//! failure can be found in CloudBase's logs. No variant ever holds a response body, a
+//! URL or a token: all three can carry secrets.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use reqwest::header::{HeaderMap, HeaderValue};
+
+use crate::failure::{TransportCause, describe_json_error, is_transient_status};
 use crate::generated::types::ErrorBody;
+
+/// The error of a generated call made through [`Session::raw`](crate::Session::raw)
+/// (progenitor's). Turn it into an [`Error`] with `?` or [`Error::from_raw`]; its own
+/// `Debug` and `Display` are progenitor's, but this crate's hooks never hand it a URL
+/// query or a body that may hold a secret.
+pub type RawError = progenitor_client::Error<ErrorBody>;
+
+/// What the hooks observed about a call, when it ran inside one (see `call.rs`).
+#[derive(Debug, Default)]
+pub(crate) struct Observed {
+    /// The `x-request-id` of the last attempt.
+    pub(crate) request_id: Option<HeaderValue>,
+    /// The server's status of an answer over the size cap (not read).
+    pub(crate) too_large: Option<u16>,
+    /// Why a success that may hold a secret did not decode (its body was withheld).
+    pub(crate) undecodable: Option<String>,
+    /// The operation sent.
+    pub(crate) operation: Option<&'static str>,
+}
 
 /// Everything that can go wrong.
 ///
@@ -36,15 +60,15 @@ pub enum Error {
     /// or the gateway's `{code, message, requestId}`). The request was sent.
     #[error("{0}")]
     Api(Box<ApiError>),
-    /// The request failed on the network (connect, TLS, timeout, reset).
-    #[error("{message} (request id {request_id}); {}", if *.may_have_been_sent { "the request may have been sent" } else { "the request was not sent" })]
+    /// The request failed on the network (TLS, DNS, refused, timed out, reset).
+    #[error("{}: {cause} (request id {request_id}); {}", .host.as_deref().map_or_else(|| "transport failure".to_string(), |h| format!("talking to {h}")), if *.may_have_been_sent { "the request may have been sent" } else { "the request was not sent" })]
     Transport {
-        /// What failed, without the URL.
-        message: String,
+        /// What class of failure it was.
+        cause: TransportCause,
+        /// The host (and port) the request went to; never the path or query.
+        host: Option<String>,
         /// `false` only when the connection was never made.
         may_have_been_sent: bool,
-        /// The request or connect timeout elapsed.
-        timed_out: bool,
         /// The `x-request-id` sent.
         request_id: String,
         /// The underlying error, its URL removed.
@@ -169,7 +193,7 @@ impl ApiError {
 
     /// Transient: worth retrying later (408, 429, 5xx other than 501).
     pub fn is_transient(&self) -> bool {
-        matches!(self.status, 408 | 429 | 500 | 502 | 503 | 504)
+        is_transient_status(self.status)
     }
 
     /// Wrong username, password or other credential, under any of the names the server
@@ -261,74 +285,89 @@ impl Error {
         }
     }
 
-    /// A transient failure: a network fault, a 408/429/5xx answer, or a shared token store
-    /// that did not answer or lost a race ([`StoreError::is_transient`]).
+    /// A transient failure: a network fault other than a rejected certificate, a
+    /// 408/429/5xx answer, or a shared token store that did not answer or lost a race
+    /// ([`StoreError::is_transient`]). `SignInRequired` never is.
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Api(api) => api.is_transient(),
-            Error::Transport { .. } => true,
+            Error::Transport { cause, .. } => cause.is_transient(),
             Error::Store(store) => store.is_transient(),
             _ => false,
         }
     }
 
-    /// Maps progenitor's error. Bodies and URLs are dropped on purpose.
-    pub(crate) fn from_generated(
-        error: progenitor_client::Error<ErrorBody>,
-        operation: &str,
-        request_id: String,
-    ) -> Error {
+    /// The redacting conversion of a [`RawError`] (also `From`, so `?` works). A
+    /// `response_too_large` stand-in keeps its 502; inside
+    /// [`Session::send`](crate::Session::send) it becomes what it is (`Decode` for a
+    /// success, the server's status for an error).
+    pub fn from_raw(error: RawError) -> Error {
+        Error::from_observed(error, Observed::default())
+    }
+
+    /// Maps progenitor's error with what the hooks observed. Bodies, URLs and serde
+    /// messages (which quote values) are dropped on purpose.
+    pub(crate) fn from_observed(error: RawError, observed: Observed) -> Error {
         use progenitor_client::Error as G;
+        let operation = observed.operation.unwrap_or("a raw call");
+        let sent_id = observed.request_id.as_ref().and_then(header_text);
         match error {
             G::ErrorResponse(response) => {
-                let retry_after = crate::retry::retry_after(response.headers());
                 let status = response.status().as_u16();
-                // The hooks' stand-in for a body over `Config::with_max_response_bytes`:
-                // a success we could not read is a decode failure; an error status
-                // stays an API error with the server's status (so 5xx stay transient).
-                let too_large = response
-                    .headers()
-                    .get(crate::hooks::TOO_LARGE_MARKER)
-                    .and_then(|v| v.to_str().ok()?.parse::<u16>().ok());
+                let request_id = sent_id.or_else(|| {
+                    response
+                        .headers()
+                        .get(crate::ids::REQUEST_ID)
+                        .and_then(header_text)
+                });
+                let headers = response.headers().clone();
                 let body = response.into_inner();
-                match too_large {
+                match observed.too_large {
                     Some(original) if original < 400 => Error::Decode {
                         operation: operation.to_string(),
                         status: original,
                         reason: body
                             .error_description
                             .unwrap_or_else(|| "the response body was too large".into()),
-                        request_id,
+                        request_id: request_id.unwrap_or_default(),
                     },
-                    Some(original) => Error::api(original, body, request_id, retry_after),
-                    None => Error::api(status, body, request_id, retry_after),
+                    too_large => Error::api(
+                        too_large.unwrap_or(status),
+                        body,
+                        &headers,
+                        request_id.unwrap_or_default(),
+                    ),
                 }
             }
-            G::CommunicationError(e) | G::InvalidUpgrade(e) => Error::transport(e, request_id),
-            G::ResponseBodyError(e) => Error::transport(e, request_id),
+            G::CommunicationError(e) | G::InvalidUpgrade(e) | G::ResponseBodyError(e) => {
+                Error::transport(e, sent_id.unwrap_or_default())
+            }
             G::InvalidResponsePayload(_, e) => Error::Decode {
                 operation: operation.to_string(),
                 status: 200,
-                reason: describe_json_error(&e),
-                request_id,
+                reason: observed
+                    .undecodable
+                    .unwrap_or_else(|| describe_json_error(&e)),
+                request_id: sent_id.unwrap_or_default(),
             },
             G::UnexpectedResponse(response) => Error::Decode {
                 operation: operation.to_string(),
                 status: response.status().as_u16(),
                 reason: "an undocumented status".into(),
-                request_id,
+                request_id: sent_id.unwrap_or_default(),
             },
-            G::InvalidRequest(message) => Error::InvalidRequest { message },
-            // Only our own pre hook returns `Custom`, with a message built from an `Error`.
-            G::Custom(message) => Error::InvalidRequest { message },
+            // Only this crate's `pre` hook returns `Custom`, with a message built from an
+            // `Error` (inside `Session::send` the typed error is returned instead).
+            G::InvalidRequest(message) | G::Custom(message) => Error::InvalidRequest { message },
         }
     }
 
+    /// An error answer; `Retry-After` read from its headers.
     pub(crate) fn api(
         status: u16,
         body: ErrorBody,
+        headers: &HeaderMap,
         request_id: String,
-        retry_after: Option<Duration>,
     ) -> Error {
         Error::Api(Box::new(ApiError {
             status,
@@ -336,28 +375,21 @@ impl Error {
             error_code: body.error_code.map(i64::from),
             error_description: body.error_description,
             request_id,
-            retry_after,
+            retry_after: crate::retry::retry_after(headers),
         }))
     }
 
     pub(crate) fn transport(error: reqwest::Error, request_id: String) -> Error {
-        // `without_url`: reqwest prints the URL, and a URL can carry a sudo token.
-        let error = error.without_url();
-        let timed_out = error.is_timeout();
-        let may_have_been_sent = !error.is_connect();
-        let message = if timed_out {
-            "the request timed out".to_string()
-        } else if error.is_connect() {
-            "could not connect to the server".to_string()
-        } else {
-            "the connection failed".to_string()
-        };
+        let cause = crate::failure::classify(&error);
+        let host = crate::failure::host_of(&error);
+        let may_have_been_sent = !(error.is_connect() || error.is_builder());
         Error::Transport {
-            message,
+            cause,
+            host,
             may_have_been_sent,
-            timed_out,
             request_id,
-            source: Some(Arc::new(error)),
+            // `without_url`: reqwest prints the URL, and a URL can carry a sudo token.
+            source: Some(Arc::new(error.without_url())),
         }
     }
 
@@ -369,17 +401,15 @@ impl Error {
     }
 }
 
-/// serde_json's messages quote the offending value ("invalid type: string \"eyJ…\""),
-/// which may be a token; keep only the category and position.
-fn describe_json_error(error: &serde_json::Error) -> String {
-    use serde_json::error::Category;
-    let what = match error.classify() {
-        Category::Io => "an I/O error while reading",
-        Category::Syntax => "malformed JSON",
-        Category::Data => "a field of the wrong type or missing",
-        Category::Eof => "truncated JSON",
-    };
-    format!("{what} at line {} column {}", error.line(), error.column())
+impl From<RawError> for Error {
+    fn from(error: RawError) -> Error {
+        Error::from_raw(error)
+    }
+}
+
+/// A request id header as text (it is always ASCII: this crate or the caller made it).
+pub(crate) fn header_text(value: &HeaderValue) -> Option<String> {
+    value.to_str().ok().map(str::to_string)
 }
 
 /// Bad configuration, found before anything is sent.
@@ -394,11 +424,12 @@ pub enum ConfigError {
     /// The region is not of the form `ap-shanghai`.
     #[error("region `{0}` is not valid: use a region id such as `ap-shanghai` or `ap-guangzhou`")]
     InvalidRegion(String),
-    /// The base URL does not parse or is not http(s).
+    /// The base URL does not parse, is not http(s), or has a path, query or fragment.
     #[error(
-        "base URL `{0}` is not valid: give an absolute http(s) URL without a path, e.g. `https://my-env.api.tcloudbasegateway.com`"
+        "base URL `{0}` is not valid: give an absolute http(s) URL without a path, e.g. `https://my-env.api.tcloudbasegateway.com` (the client adds `/auth/v1/…` itself)"
     )]
     InvalidBaseUrl(String),
+
     /// A base URL was given without a client id (there is no env id to default to).
     #[error(
         "no client id: with a custom base URL, call `with_client_id` (the env id is the default client id)"

@@ -22,7 +22,7 @@
 //! let me = session.me().await?; // refreshed first if the token is about to expire
 //! println!("{:?}", me.name);
 //! // Any generated operation, with the same headers, credentials and refresh:
-//! let providers = session.raw().list_user_providers().send().await;
+//! let providers = session.send(|raw| raw.list_user_providers().send()).await?;
 //! # let _ = providers;
 //! # Ok(()) }
 //! ```
@@ -46,58 +46,70 @@
 // labelled with the feature that enables it.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// Module map (no module imports one that imports it back):
+// - `config`: the builder users fill in; `identity`: who requests come from, and the
+//   headers every request gets from it; `auth`: the spec's operation → credential
+//   table and the one function that makes a credential a header.
+// - `transport`: sends, retries (the only attempt loop), bounded reads, error-body
+//   normalisation; `retry`: the policy it follows; `failure`: what a failure was
+//   (cause class, host, transient or not).
+// - `call`: the typed per-call context between a caller and the hooks.
+// - `hooks`: progenitor's hooks: stamp the request, send it, recover once from a 401.
+// - `session`: the session handle, its token cache and its refresher.
+// - `api`: the session's methods, one file per area.
+// - `error`: the one error type and the one redacting path into it.
+
+mod api;
 mod auth;
+mod call;
 mod clock;
 mod compat;
 mod config;
-mod device_flow;
 mod error;
 mod events;
+mod failure;
 mod generated;
 mod hooks;
+mod identity;
+mod ids;
 mod private_file;
 #[cfg(feature = "redis")]
 mod redis_store;
-mod request_id;
 mod retry;
-mod scenarios;
 mod secret;
-mod security_history;
 pub mod server;
 mod session;
 mod tls;
 mod token_store;
+mod transport;
 #[cfg(feature = "verifier")]
 #[cfg_attr(docsrs, doc(cfg(feature = "verifier")))]
 pub mod verifier;
 
-use std::fmt;
-use std::sync::Arc;
-use std::time::SystemTime;
-
+pub use api::captcha::CaptchaChallenge;
+pub use api::device_flow::{DEVICE_CODE_GRANT_TYPE, DeviceAuthorization};
+pub use api::security_history::SecurityHistoryKind;
+pub use api::sign_in::SignUp;
+pub use api::tokens::{Introspection, Revocable};
+pub use api::verification::{CodeSent, Contact};
 pub use auth::{AuthKind, OperationAuth, operations};
+pub use call::{with_bearer_token, with_captcha_token, with_request_id};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, DEFAULT_REGION};
-pub use device_flow::{DEVICE_CODE_GRANT_TYPE, DeviceAuthorization};
-pub use error::{ApiError, ConfigError, Error, SignInReason, StoreError};
+pub use error::{ApiError, ConfigError, Error, RawError, SignInReason, StoreError};
 pub use events::SessionEvent;
+pub use failure::TransportCause;
 /// The generated client: every spec operation, with this crate's hooks.
 pub use generated::Client as RawClient;
 pub use generated::{ByteStream, ResponseValue, builder, types};
+pub use ids::new_device_id;
 pub use private_file::{replace_private_file, write_private_temp};
-/// The error of a [`RawClient`] call (progenitor's); [`Error`] is what this crate's methods return.
-pub use progenitor_client::Error as RawError;
-pub use request_id::with_request_id;
 pub use retry::RetryPolicy;
-pub use scenarios::{
-    CaptchaChallenge, CodeSent, Contact, Introspection, SignUp, SignedIn, with_captcha_token,
-};
 pub use secret::{
     AccessToken, ApiKey, CaptchaToken, ClientSecret, CloudSecretKey, CustomLoginTicket, DeviceCode,
     Password, RefreshToken, StsToken, SudoToken, VerificationToken,
 };
-pub use security_history::SecurityHistoryKind;
-pub use session::SessionCore;
+pub use session::{Session, SessionCore, SignedIn};
 pub use token_store::{
     FileTokenStore, MemoryTokenStore, StoreFuture, StoreLock, StoredSession, TokenStore,
     decode_session_file,
@@ -119,146 +131,13 @@ struct ReadmeDoctests;
 /// this re-export and the versions always match.
 pub use reqwest;
 
-use session::Core;
-
 /// Entry points for the crate's property tests and fuzzers (`tests/proptest_decoders.rs`,
 /// FUZZING.md). Not part of the API: no stability promise.
 #[doc(hidden)]
 pub mod __fuzz {
-    pub use crate::hooks::normalize_error_body_for_fuzzing as normalize_error_body;
     pub use crate::session::decode_token_response_for_fuzzing as decode_token_response;
+    pub use crate::transport::guarded_operations_for_tests as guarded_operations;
+    pub use crate::transport::normalize_error_body_for_fuzzing as normalize_error_body;
     #[cfg(feature = "verifier")]
     pub use crate::verifier::claims::{ClaimsProbe, probe_claims_for_fuzzing as probe_claims};
-}
-
-/// One user's session with CloudBase Auth: cheap to clone, `Send + Sync`; all clones
-/// share the same tokens.
-///
-/// ```no_run
-/// use cloudbase_auth::{Config, Session, SessionEvent};
-///
-/// # async fn demo() -> Result<(), cloudbase_auth::Error> {
-/// let session = Session::new(Config::for_gateway("my-env-1a2b3c"))?;
-/// let mut events = session.subscribe();
-/// session.sign_in_anonymously().await?;
-/// assert!(matches!(events.recv().await, Ok(SessionEvent::SignedIn { .. })));
-/// let token = session.access_token().await?; // fresh, for a call this crate doesn't make
-/// # let _ = token;
-/// # Ok(()) }
-/// ```
-#[derive(Clone)]
-pub struct Session {
-    core: Arc<Core>,
-    raw: RawClient,
-}
-
-impl Session {
-    /// A session that is not signed in yet. Fails only on bad configuration; never panics.
-    pub fn new(config: Config) -> Result<Session, Error> {
-        let core = Core::new(&config)?;
-        let raw = core.raw();
-        Ok(Session { core, raw })
-    }
-
-    /// The generated client, for every operation of the spec. Its calls get the same
-    /// credentials, headers and refresh as this session's methods.
-    pub fn raw(&self) -> &RawClient {
-        &self.raw
-    }
-
-    /// The `x-device-id` every request carries.
-    pub fn device_id(&self) -> &str {
-        &self.core.device_id
-    }
-
-    /// The client id requests identify with.
-    pub fn client_id(&self) -> &str {
-        &self.core.client_id
-    }
-
-    /// The base URL requests go to.
-    pub fn base_url(&self) -> &str {
-        &self.core.base_url
-    }
-
-    /// Whether the session holds tokens (they may still need a refresh).
-    pub fn is_signed_in(&self) -> bool {
-        self.core.current().is_some()
-    }
-
-    /// The signed-in user's id.
-    pub fn user_id(&self) -> Option<String> {
-        self.core.current().and_then(|t| t.sub.clone())
-    }
-
-    /// The token scope of the signed-in user (`user`, `anonymous`, …).
-    pub fn scope(&self) -> Option<String> {
-        self.core.current().and_then(|t| t.scope.clone())
-    }
-
-    /// Whether the signed-in user is anonymous (scope `anonymous`).
-    pub fn is_anonymous(&self) -> bool {
-        self.core.current().is_some_and(|t| t.is_anonymous())
-    }
-
-    /// When the access token expires, on this machine's clock.
-    pub fn expires_at(&self) -> Option<SystemTime> {
-        self.core.current().map(|t| t.expires_at)
-    }
-
-    /// A valid access token, refreshed first if it is within the margin of expiry.
-    pub async fn access_token(&self) -> Result<AccessToken, Error> {
-        Ok(self.core.fresh_tokens().await?.access.clone())
-    }
-
-    /// The current refresh token, if any (e.g. to hand to another process).
-    pub fn refresh_token(&self) -> Option<RefreshToken> {
-        self.core.current().and_then(|t| t.refresh.clone())
-    }
-
-    /// Session events: signed in, token refreshed, signed out, sign-in required.
-    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<SessionEvent> {
-        self.core.subscribe()
-    }
-
-    /// Loads the session from the token store. `Ok(false)` if the store is empty.
-    pub async fn restore(&self) -> Result<bool, Error> {
-        match self.core.store.load().await? {
-            Some(stored) => {
-                self.core.adopt(stored).await;
-                Ok(true)
-            }
-            None => Ok(false),
-        }
-    }
-
-    /// Starts a session from tokens obtained elsewhere (e.g. a refresh token a
-    /// frontend handed to this backend); the next use refreshes it.
-    pub async fn adopt_refresh_token(
-        &self,
-        refresh_token: RefreshToken,
-    ) -> Result<SignedIn, Error> {
-        self.core
-            .adopt(StoredSession {
-                access_token: AccessToken::new(""),
-                refresh_token: Some(refresh_token),
-                expires_at: SystemTime::UNIX_EPOCH,
-                scope: None,
-                sub: None,
-                token_type: None,
-            })
-            .await;
-        self.refresh().await
-    }
-}
-
-impl fmt::Debug for Session {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Session")
-            .field("base_url", &self.core.base_url)
-            .field("client_id", &self.core.client_id)
-            .field("device_id", &self.core.device_id)
-            .field("signed_in", &self.is_signed_in())
-            .finish()
-    }
 }

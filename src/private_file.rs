@@ -10,7 +10,7 @@ pub fn write_private_temp(path: &Path, bytes: &[u8]) -> std::io::Result<PathBuf>
     let dir = parent(path);
     std::fs::create_dir_all(dir)?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.{}.tmp", crate::request_id::random_hex32()));
+    let tmp = dir.join(format!(".{name}.{}.tmp", crate::ids::new_device_id()));
     let written = create_private(&tmp).and_then(|mut file| {
         file.write_all(bytes)?;
         file.sync_all()

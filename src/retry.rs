@@ -9,7 +9,14 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 ///
 /// Only safe retries happen: a connection that was never made, idempotent (`GET`)
 /// operations, and the refresh grant (the server's reuse window makes resending the
-/// same refresh token safe).
+/// same refresh token safe). A rejected TLS certificate is never retried.
+///
+/// **Attempt budget.** One logical call (a `Session` method, or one generated call)
+/// sends its request at most `1 + max_retries` times, counting transient retries and
+/// the resend after a 401. If the call needs a refresh, that refresh grant is sent at
+/// most `1 + max_retries` times too (callers waiting on the same refresh share it).
+/// With the default policy a call makes at most 6 HTTP requests, in at most
+/// `2 × (3 × timeout) + backoff` of time.
 ///
 /// ```
 /// use std::time::Duration;

@@ -142,7 +142,10 @@ async fn scenarios_4_to_6_refresh_on_expiry_introspect_and_revoke() {
     assert!(!after.active, "a signed-out token is inactive");
 
     // Scenario 6's revoke: 200 even for an unknown token.
-    checker.revoke("m.not-a-token").await.unwrap();
+    checker
+        .revoke(&cloudbase_auth::RefreshToken::new("m.not-a-token"))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

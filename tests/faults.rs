@@ -6,13 +6,14 @@
 
 mod support;
 
+use support::CountingResolver;
 use support::world::{PASSWORD, World, fast_retries};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use cloudbase_auth::{Config, Error, Session};
+use cloudbase_auth::{Config, Error, Session, TransportCause};
 use cloudbase_auth_emulator::Fault;
 use httpmock::MockServer;
 use serde_json::json;
@@ -188,7 +189,7 @@ async fn a_reset_connection_on_a_post_is_not_retried_and_may_have_been_sent() {
             error,
             Error::Transport {
                 may_have_been_sent: true,
-                timed_out: false,
+                cause: TransportCause::ConnectionLost,
                 ..
             }
         ),
@@ -220,21 +221,6 @@ async fn a_reset_connection_on_the_refresh_grant_is_retried() {
     world.advance(7200 - 30);
     session.me().await.expect("refreshed on the retry");
     assert_eq!(world.count("grant_token"), 2);
-}
-
-/// Resolves every name to one address and counts the look-ups: one per connection
-/// attempt, since a connection that was never made cannot be pooled.
-struct CountingResolver {
-    addr: std::net::SocketAddr,
-    lookups: Arc<AtomicUsize>,
-}
-
-impl reqwest::dns::Resolve for CountingResolver {
-    fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        self.lookups.fetch_add(1, Ordering::SeqCst);
-        let addr = self.addr;
-        Box::pin(async move { Ok(Box::new(std::iter::once(addr)) as reqwest::dns::Addrs) })
-    }
 }
 
 #[tokio::test]
@@ -319,7 +305,7 @@ async fn a_post_slower_than_the_timeout_is_a_timed_out_transport_error() {
         matches!(
             error,
             Error::Transport {
-                timed_out: true,
+                cause: TransportCause::TimedOut,
                 may_have_been_sent: true,
                 ..
             }

@@ -293,7 +293,7 @@ async fn every_seed_scenario_at_trace_level_leaks_no_secret() {
     e.session(&spare);
     e.access(&spare).await;
     let spare_refresh = spare.refresh_token().unwrap();
-    spare.revoke(spare_refresh.expose_secret()).await.unwrap();
+    spare.revoke(&spare_refresh).await.unwrap();
     let refused = world
         .session()
         .adopt_refresh_token(RefreshToken::new(spare_refresh.expose_secret()))

@@ -4,7 +4,10 @@
 use cloudbase_auth::types::{
     SendVerificationRequest, SendVerificationRequestTarget, VerifyVerificationRequest,
 };
-use cloudbase_auth::{AccessToken, Contact, Session, SignUp, VerificationToken};
+use cloudbase_auth::{
+    AccessToken, Contact, RefreshToken, Revocable, Session, SignUp, VerificationToken,
+    with_bearer_token,
+};
 
 use crate::args::{ClientCommand, ContactArgs};
 use crate::config::Context;
@@ -12,7 +15,6 @@ use crate::device_signin;
 use crate::error::CliError;
 use crate::files;
 use crate::output::Output;
-use crate::raw;
 use crate::secrets;
 
 pub async fn run(command: ClientCommand, ctx: &Context, out: Output) -> Result<(), CliError> {
@@ -104,7 +106,9 @@ async fn send_code(ctx: &Context, out: Output, contact: Contact) -> Result<(), C
         Contact::Email(email) => body.email(email),
     };
     let session = ctx.session()?;
-    let sent = raw::call(session.raw().send_verification().body(body).send()).await?;
+    let sent = session
+        .send(|raw| raw.send_verification().body(body).send())
+        .await?;
     out.response(&sent)?;
     let next = match sent.is_user {
         Some(true) => "(this contact already has an account)",
@@ -130,7 +134,9 @@ async fn verify_code(
         .verification_id(verification_id)
         .verification_code(code);
     let session = ctx.session()?;
-    let mut verified = raw::call(session.raw().verify_verification().body(body).send()).await?;
+    let mut verified = session
+        .send(|raw| raw.verify_verification().body(body).send())
+        .await?;
     let token = verified
         .verification_token
         .clone()
@@ -182,15 +188,19 @@ async fn token(ctx: &Context, out: Output, print: bool) -> Result<(), CliError> 
 }
 
 /// Through the generated call, so `--json` is the API's body; a token read from stdin is
-/// sent from a throwaway session that holds only it.
+/// sent as the bearer instead of the session's.
 async fn introspect(ctx: &Context, out: Output, token_stdin: bool) -> Result<(), CliError> {
-    let token = if token_stdin {
-        AccessToken::new(secrets::read("Access token")?)
+    let (session, token) = if token_stdin {
+        let token = AccessToken::new(secrets::read("Access token")?);
+        (ctx.session()?, Some(token))
     } else {
-        ctx.signed_in().await?.access_token().await?
+        (ctx.signed_in().await?, None)
     };
-    let session = ctx.session_for_token(token).await?;
-    let answer = raw::call(session.raw().introspect_token().send()).await?;
+    let call = session.send(|raw| raw.introspect_token().send());
+    let answer = match &token {
+        Some(token) => with_bearer_token(token, call).await?,
+        None => call.await?,
+    };
     // Upstream answers an invalid token with `{}`, which would print nothing.
     let active = answer.sub.as_deref().is_some_and(|s| !s.is_empty());
     out.introspection(&answer, active)
@@ -199,24 +209,36 @@ async fn introspect(ctx: &Context, out: Output, token_stdin: bool) -> Result<(),
 async fn revoke(ctx: &Context, out: Output, token_stdin: bool) -> Result<(), CliError> {
     let session = ctx.session()?;
     let signed_in = session.restore().await?;
-    let token = match (token_stdin, signed_in) {
-        (true, _) => secrets::read("Token to revoke")?,
-        (false, true) => own_revocable_token(&session).await?,
+    // The refresh token when there is one: revoking only the access token would leave
+    // the refresh token able to mint new ones, which is not a logout.
+    let (access, refresh) = match (token_stdin, signed_in) {
+        (true, _) => given_token(secrets::read("Token to revoke")?),
+        (false, true) => match session.refresh_token() {
+            Some(refresh) => (None, Some(refresh)),
+            None => (Some(session.access_token().await?), None),
+        },
         (false, false) => return Err(CliError::not_signed_in()),
     };
+    let token: Revocable<'_> = match (&access, &refresh) {
+        (Some(access), _) => access.into(),
+        (None, Some(refresh)) => refresh.into(),
+        (None, None) => return Err(CliError::usage("no token to revoke")),
+    };
     // Revoking the session's own token also removes the session file.
-    session.revoke(&token).await?;
+    session.revoke(token).await?;
     out.done("Revoked.");
     Ok(())
 }
 
-/// The refresh token when there is one: revoking only the access token would leave the
-/// refresh token able to mint new ones, which is not a logout.
-async fn own_revocable_token(session: &Session) -> Result<String, CliError> {
-    Ok(match session.refresh_token() {
-        Some(refresh) => refresh.expose_secret().to_string(),
-        None => session.access_token().await?.expose_secret().to_string(),
-    })
+/// A token from stdin: access tokens are JWTs (three dot-separated parts), refresh
+/// tokens are not. The server revokes either the same way; the kind only decides
+/// whether it is this session's own.
+fn given_token(token: String) -> (Option<AccessToken>, Option<RefreshToken>) {
+    if token.split('.').count() == 3 {
+        (Some(AccessToken::new(token)), None)
+    } else {
+        (None, Some(RefreshToken::new(token)))
+    }
 }
 
 async fn signout(ctx: &Context, out: Output) -> Result<(), CliError> {

@@ -1,17 +1,12 @@
 //! From flags and environment variables to the client crate's `Config` and sessions.
 
-use std::time::Duration;
-
-use cloudbase_auth::{
-    AccessToken, Clock, Config, FileTokenStore, MemoryTokenStore, Session, StoredSession,
-    TokenStore,
-};
+use cloudbase_auth::{Config, FileTokenStore, Session};
 
 use crate::args::Connection;
 use crate::clock::OffsetClock;
+use crate::device_id;
 use crate::error::CliError;
 use crate::files::Paths;
-use crate::ids;
 
 /// What every client command works with.
 #[derive(Debug)]
@@ -28,7 +23,7 @@ impl Context {
         let paths = Paths::new(connection.session_file.as_deref())?;
         let clock = OffsetClock::new(connection.clock_offset_secs.unwrap_or(0));
         let mut config = config
-            .with_device_id(ids::device_id(&paths.device_id)?)
+            .with_device_id(device_id::device_id(&paths.device_id)?)
             .with_clock(clock);
         if let Some(client_id) = &connection.client_id {
             config = config.with_client_id(client_id);
@@ -61,30 +56,6 @@ impl Context {
         if !session.restore().await? {
             return Err(CliError::not_signed_in());
         }
-        Ok(session)
-    }
-
-    /// A throwaway in-memory session holding just `token`: generated calls made through
-    /// it carry that token as their bearer (to introspect a token given to us).
-    pub async fn session_for_token(&self, token: AccessToken) -> Result<Session, CliError> {
-        let now = self.clock.now();
-        // Far enough ahead that the session never tries to refresh it: it cannot.
-        let expires_at = now.checked_add(Duration::from_secs(3600)).unwrap_or(now);
-        let store = MemoryTokenStore::default();
-        let stored = StoredSession {
-            access_token: token,
-            refresh_token: None,
-            expires_at,
-            scope: None,
-            sub: None,
-            token_type: None,
-        };
-        store
-            .save(&stored)
-            .await
-            .map_err(|e| CliError::other(e.to_string()))?;
-        let session = Session::new(self.config.clone().with_token_store(store))?;
-        session.restore().await?;
         Ok(session)
     }
 }

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use cloudbase_auth::types::ErrorBody;
+use cloudbase_auth::ApiError;
 
 /// Everything a command can fail with, grouped by what a script should do about it.
 #[derive(Debug)]
@@ -10,23 +10,13 @@ pub enum CliError {
     /// A missing or invalid argument, flag, variable or input line (exit 2, like clap's).
     Usage(String),
     /// The server refused the request (exit 3).
-    Api(ApiFailure),
+    Api(Box<ApiError>),
     /// The server answered, but not as the spec says (exit 3).
     Malformed(String),
     /// The server could not be reached or did not answer (exit 4).
     Transport(String),
     /// Anything else: not signed in, a local file problem (exit 1).
     Other(String),
-}
-
-/// The server's error body plus what identifies the request in its logs.
-#[derive(Debug)]
-pub struct ApiFailure {
-    pub status: u16,
-    pub error: String,
-    pub error_code: Option<i64>,
-    pub error_description: Option<String>,
-    pub request_id: String,
 }
 
 impl CliError {
@@ -56,8 +46,8 @@ impl CliError {
     /// Prints the error on stderr: fields one per line, or one JSON object with `--json`.
     pub fn report(&self, json: bool) {
         match (self, json) {
-            (CliError::Api(api), true) => eprintln!("{}", api.to_json()),
-            (CliError::Api(api), false) => eprint!("{}", api.to_text()),
+            (CliError::Api(api), true) => eprintln!("{}", api_json(api)),
+            (CliError::Api(api), false) => eprint!("{}", api_text(api)),
             (other, true) => eprintln!(
                 "{}",
                 serde_json::json!({ "kind": other.kind(), "message": other.message() })
@@ -100,54 +90,36 @@ fn with_causes(error: &dyn std::error::Error) -> String {
     text
 }
 
-impl ApiFailure {
-    pub fn from_body(status: u16, body: ErrorBody, request_id: String) -> ApiFailure {
-        ApiFailure {
-            status,
-            error: body.error,
-            error_code: body.error_code.map(i64::from),
-            error_description: body.error_description,
-            request_id,
-        }
-    }
+fn api_json(api: &ApiError) -> serde_json::Value {
+    serde_json::json!({
+        "kind": "api",
+        "status": api.status,
+        "error": api.error,
+        "error_code": api.error_code,
+        "error_description": api.error_description,
+        "request_id": api.request_id,
+    })
+}
 
-    fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "kind": "api",
-            "status": self.status,
-            "error": self.error,
-            "error_code": self.error_code,
-            "error_description": self.error_description,
-            "request_id": self.request_id,
-        })
+fn api_text(api: &ApiError) -> String {
+    let mut text = format!("error: {} (HTTP {})\n", api.error, api.status);
+    if let Some(code) = api.error_code {
+        text.push_str(&format!("error_code: {code}\n"));
     }
-
-    fn to_text(&self) -> String {
-        let mut text = format!("error: {} (HTTP {})\n", self.error, self.status);
-        if let Some(code) = self.error_code {
-            text.push_str(&format!("error_code: {code}\n"));
-        }
-        if let Some(description) = &self.error_description {
-            text.push_str(&format!("description: {description}\n"));
-        }
-        text.push_str(&format!("request_id: {}\n", self.request_id));
-        text
+    if let Some(description) = &api.error_description {
+        text.push_str(&format!("description: {description}\n"));
     }
+    text.push_str(&format!("request_id: {}\n", api.request_id));
+    text
 }
 
 impl From<cloudbase_auth::Error> for CliError {
     fn from(error: cloudbase_auth::Error) -> CliError {
         use cloudbase_auth::Error as E;
         match error {
-            E::Api(api) => CliError::Api(ApiFailure {
-                status: api.status,
-                error: api.error.clone(),
-                error_code: api.error_code,
-                error_description: api.error_description.clone(),
-                request_id: api.request_id.clone(),
-            }),
-            // The message names the request id and whether it was sent; the causes say
-            // what failed ("dns error", "connection refused", "certificate").
+            E::Api(api) => CliError::Api(api),
+            // The message names the cause class, the host, the request id and whether it
+            // was sent; the causes add the detail ("dns error", "connection refused").
             e @ E::Transport { .. } => CliError::Transport(with_causes(&e)),
             e @ E::Decode { .. } => CliError::Malformed(e.to_string()),
             e @ E::SignInRequired { .. } => {

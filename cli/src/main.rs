@@ -6,13 +6,12 @@ mod args;
 mod clock;
 mod commands;
 mod config;
+mod device_id;
 mod device_signin;
 mod emulator;
 mod error;
 mod files;
-mod ids;
 mod output;
-mod raw;
 mod secrets;
 mod server;
 

@@ -291,7 +291,7 @@ async fn errors_have_distinct_exit_codes() {
         .await
         .assert()
         .code(4)
-        .stderr(contains("could not connect"));
+        .stderr(contains(format!("talking to {closed}: connection refused")));
 
     // Other (1): nobody signed in.
     cli.run(&["me"], "").await.assert().code(1);

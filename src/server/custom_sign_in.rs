@@ -3,8 +3,8 @@
 use crate::Session;
 use crate::error::Error;
 use crate::generated::types;
-use crate::scenarios::{SignedIn, call};
 use crate::secret::CustomLoginTicket;
+use crate::session::SignedIn;
 
 impl Session {
     /// Signs in the user a custom-login ticket names (`POST /auth/v1/signin/custom`, as
@@ -18,10 +18,9 @@ impl Session {
         let body = types::SignInCustomRequest::builder()
             .provider_id("custom".to_string())
             .ticket(ticket.expose_secret().to_string());
-        let response = call(&self.raw, "sign_in_custom", |raw| {
-            raw.sign_in_custom().body(body).send()
-        })
-        .await?;
+        let response = self
+            .send(|raw| raw.sign_in_custom().body(body).send())
+            .await?;
         self.signed_in(response).await
     }
 }

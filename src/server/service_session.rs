@@ -14,11 +14,11 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::broadcast;
 
+use crate::call::with_bearer_token;
 use crate::config::Config;
 use crate::error::Error;
 use crate::events::SessionEvent;
 use crate::generated::types;
-use crate::hooks::BEARER_OVERRIDE;
 use crate::secret::{AccessToken, ApiKey};
 use crate::{RawClient, Session};
 
@@ -117,9 +117,7 @@ impl ServiceSession {
     {
         let token = self.access_token().await?;
         let raw = self.inner.session.raw().clone();
-        Ok(BEARER_OVERRIDE
-            .scope(token.expose_secret().to_string(), call(raw))
-            .await)
+        Ok(with_bearer_token(&token, call(raw)).await)
     }
 
     /// When the cached admin token expires, if there is one.
@@ -133,7 +131,7 @@ impl ServiceSession {
     }
 
     fn now(&self) -> SystemTime {
-        self.inner.session.core.now()
+        self.inner.session.now()
     }
 
     fn current(&self) -> Option<Arc<AdminToken>> {
@@ -154,14 +152,14 @@ impl ServiceSession {
     }
 
     async fn grant(&self) -> Result<Arc<AdminToken>, Error> {
-        let raw = self.inner.session.raw();
         let body =
             types::ClientCredentialRequest::builder().grant_type("client_credentials".to_string());
         let requested_at = self.now();
-        let response = crate::scenarios::call(raw, "client_credential_token", |raw| {
-            raw.client_credential_token().body(body).send()
-        })
-        .await?;
+        let response = self
+            .inner
+            .session
+            .send(|raw| raw.client_credential_token().body(body).send())
+            .await?;
         let (Some(access), Some(expires_in)) = (response.access_token, response.expires_in) else {
             return Err(Error::Decode {
                 operation: "client_credential_token".into(),

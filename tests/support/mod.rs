@@ -12,3 +12,21 @@ pub use cloudbase_auth_testkit::{DEVICE_ID, fast_retries};
 pub mod world {
     pub use cloudbase_auth_testkit::{PASSWORD, World, fast_retries};
 }
+
+/// Resolves every name to one address and counts the look-ups: one per connection
+/// attempt, since a connection that was never made cannot be pooled. (Used by some of
+/// the test binaries that include this module.)
+#[allow(dead_code)]
+pub struct CountingResolver {
+    pub addr: std::net::SocketAddr,
+    pub lookups: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl reqwest::dns::Resolve for CountingResolver {
+    fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        self.lookups
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let addr = self.addr;
+        Box::pin(async move { Ok(Box::new(std::iter::once(addr)) as reqwest::dns::Addrs) })
+    }
+}

@@ -4,7 +4,6 @@
 use std::num::NonZeroU32;
 
 use crate::generated::types;
-use crate::scenarios::call;
 use crate::{Error, Session};
 
 /// Which records to list, as 3.3.3's `type` does.
@@ -30,7 +29,7 @@ impl Session {
         limit: NonZeroU32,
         page_token: Option<&str>,
     ) -> Result<types::SecurityHistoryResponse, Error> {
-        call(self.raw(), "get_security_history", |raw| {
+        self.send(|raw| {
             let request = raw.get_security_history().limit(limit);
             let request = match kind {
                 SecurityHistoryKind::SignIns => request.query_action(USER_LOGIN),

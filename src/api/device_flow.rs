@@ -6,7 +6,6 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::generated::types;
-use crate::scenarios::call;
 use crate::{DeviceCode, Error, Session, SignedIn};
 
 /// The grant type of a device-code poll (RFC 8628 §3.4).
@@ -130,10 +129,9 @@ impl Session {
         scope: Option<&str>,
     ) -> Result<DeviceAuthorization, Error> {
         let body = types::DeviceCodeRequest::builder().scope(scope.map(str::to_owned));
-        let response = call(self.raw(), "request_device_code", |raw| {
-            raw.request_device_code().body(body).send()
-        })
-        .await?;
+        let response = self
+            .send(|raw| raw.request_device_code().body(body).send())
+            .await?;
         DeviceAuthorization::from_response(response)
     }
 
@@ -147,10 +145,7 @@ impl Session {
         let body = types::GrantTokenRequest::builder()
             .grant_type(DEVICE_CODE_GRANT_TYPE.to_string())
             .device_code(authorization.device_code.expose_secret().to_string());
-        let response = call(self.raw(), "grant_token", |raw| {
-            raw.grant_token().body(body).send()
-        })
-        .await?;
+        let response = self.send(|raw| raw.grant_token().body(body).send()).await?;
         self.signed_in(response).await
     }
 
@@ -171,11 +166,9 @@ impl Session {
     /// As the signed-in user, approves the device showing `user_code`.
     pub async fn approve_device(&self, user_code: &str) -> Result<(), Error> {
         let body = types::AuthorizeDeviceRequest::builder().user_code(user_code);
-        call(self.raw(), "authorize_device", |raw| {
-            raw.authorize_device().body(body).send()
-        })
-        .await
-        .map(drop)
+        self.send(|raw| raw.authorize_device().body(body).send())
+            .await
+            .map(drop)
     }
 }
 

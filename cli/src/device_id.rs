@@ -1,18 +1,10 @@
-//! Identifiers: the device id that must outlive every invocation, and fresh request ids.
+//! The device id that must outlive every invocation.
 
 use std::io::ErrorKind;
 use std::path::Path;
 
-use rand::Rng;
-
 use crate::error::CliError;
 use crate::files;
-
-/// 32 lowercase hex characters, the format of the official SDK's device and request ids.
-pub fn random_hex32() -> String {
-    let bytes: [u8; 16] = rand::rng().random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// The device id kept at `path`, created on first use.
 ///
@@ -22,7 +14,7 @@ pub fn device_id(path: &Path) -> Result<String, CliError> {
     if let Some(id) = read(path)? {
         return Ok(id);
     }
-    match files::create_once(path, random_hex32().as_bytes()) {
+    match files::create_once(path, cloudbase_auth::new_device_id().as_bytes()) {
         Ok(()) => {}
         // Another invocation created it first: use theirs.
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
