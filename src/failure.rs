@@ -92,11 +92,17 @@ pub(crate) fn classify(error: &reqwest::Error) -> TransportCause {
         }
         source = cause.source();
     }
-    by_text.unwrap_or(if error.is_request() || error.is_body() {
-        TransportCause::ConnectionLost
-    } else {
-        TransportCause::Other
-    })
+    // An https connection that TCP made but that ended before it was usable ended in the
+    // TLS handshake (some TLS stacks report only the bare EOF or reset).
+    let https = error.url().is_some_and(|url| url.scheme() == "https");
+    match by_text {
+        Some(TransportCause::ConnectionLost) | None if error.is_connect() && https => {
+            TransportCause::Tls
+        }
+        Some(cause) => cause,
+        None if error.is_request() || error.is_body() => TransportCause::ConnectionLost,
+        None => TransportCause::Other,
+    }
 }
 
 /// `false` only when the connection was never made (or the request never built).

@@ -113,7 +113,10 @@ impl Transport {
         let started = tokio::time::Instant::now();
         loop {
             attempts.left = attempts.left.saturating_sub(1);
-            let result = self.attempt(request, operation).await;
+            // Boxed: reqwest's exchange future is large, and every caller's future (the
+            // hooks, `Session::send`, the verifier) would otherwise carry it inline — deep
+            // enough in a debug build to overflow a 2 MiB thread stack.
+            let result = Box::pin(self.attempt(request, operation)).await;
             let delay = self.retry_delay(&result, &replay, attempts, started);
             let next = delay.and(template).and_then(Request::try_clone);
             let (Some(next), Some(delay)) = (next, delay) else {

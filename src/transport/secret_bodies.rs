@@ -33,7 +33,8 @@ fn decoder(operation: &str) -> Option<Decoder> {
         | "sign_in_with_provider"
         | "sign_up"
         | "grant_token"
-        | "transfer_by_provider" => decodes::<types::TokenResponse>,
+        | "transfer_by_provider"
+        | "sign_in_with_wechat" => decodes::<types::TokenResponse>,
         "client_credential_token" => decodes::<types::ClientCredentialResponse>,
         "create_sudo_token" => decodes::<types::SudoResponse>,
         "verify_verification" => decodes::<types::VerificationTokenResponse>,
@@ -42,6 +43,12 @@ fn decoder(operation: &str) -> Option<Decoder> {
         "init_captcha" => decodes::<types::InitCaptchaResponse>,
         "grant_provider_token" | "patch_provider_token" => decodes::<types::ProviderTokenResponse>,
         "request_device_code" => decodes::<types::DeviceCodeResponse>,
+        // The authorization code (and, in the implicit forms, tokens).
+        "authorize" => decodes::<types::AuthorizeResponse>,
+        // A scanned QR code's provider token.
+        "get_qrcode_status" => decodes::<types::QrCodeStatusResponse>,
+        // Only a paging token, but the rule is by property name: cheap to keep exact.
+        "get_security_history" => decodes::<types::SecurityHistoryResponse>,
         _ => return None,
     })
 }
