@@ -10244,9 +10244,12 @@ let response = client.grant_token()
     }
     /**Get a server-side admin token (client credentials)
 
-Server-side only. Authenticates with the Tencent Cloud `SecretId:SecretKey` as HTTP
-basic credentials (a Tencent Cloud `TC3-HMAC-SHA256` signature is also accepted) and
-returns an administrator access token valid 432000 s (5 days). No refresh token is
+Server-side only. Authenticates with the environment's Tencent Cloud keys and returns
+an administrator access token valid 432000 s (5 days). `@cloudbase/node-sdk` 3.18.3
+sends a Tencent Cloud `TC3-HMAC-SHA256` signature (service `tcb`, made by
+`@cloudbase/signature-nodejs` 2.2.0, with `, Timestamp=<ts>` and, for temporary keys,
+`, Token=<sts token>` appended), or `Bearer <API key>`; the HTTP API docs also allow
+HTTP basic `SecretId:SecretKey`, which puts the SecretKey itself on the wire. No refresh token is
 issued; request a new token when it expires. `grant_type` must be
 `client_credentials`.
 
