@@ -3,32 +3,10 @@
 //! by .ci/run) must come out of the crate byte for byte.
 
 use cloudbase_auth::server::{Tc3Credential, Tc3Error, Tc3Request};
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-struct Table {
-    vectors: Vec<Vector>,
-}
-
-#[derive(Deserialize)]
-struct Vector {
-    name: String,
-    secret_id: String,
-    secret_key: String,
-    session_token: Option<String>,
-    method: String,
-    url: String,
-    headers: Vec<(String, String)>,
-    body: Option<String>,
-    timestamp: u64,
-    authorization: String,
-}
+use cloudbase_auth_testkit::oracle::{Tc3Vector as Vector, tc3_vectors};
 
 fn table() -> Vec<Vector> {
-    let text = include_str!("js-oracle/tc3-vectors.json");
-    serde_json::from_str::<Table>(text)
-        .expect("the vector table")
-        .vectors
+    tc3_vectors()
 }
 
 fn sign(vector: &Vector) -> Result<String, Tc3Error> {

@@ -7,6 +7,7 @@
 //!   (emulator-level tests);
 //! - [`contract`]: that check on its own;
 //! - [`mock`]: httpmock helpers for client tests that script the server;
+//! - [`oracle`]: the TC3 signature vectors the official npm packages generated;
 //! - the constants and settings every harness shares: [`DEVICE_ID`], [`CLIENT_ID`],
 //!   [`PASSWORD`], [`emulator_config`], [`fast_retries`].
 //!
@@ -15,6 +16,7 @@
 pub mod contract;
 pub mod emulator;
 pub mod mock;
+pub mod oracle;
 mod world;
 
 use std::time::Duration;

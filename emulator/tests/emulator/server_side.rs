@@ -10,9 +10,10 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use cloudbase_auth_emulator::{CloudSecret, CustomLoginPublicKey, Emulator, EmulatorConfig};
 use jsonwebtoken::{Algorithm, EncodingKey};
 use reqwest::Method;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use tower::ServiceExt;
+
+use cloudbase_auth_testkit::oracle::{Tc3Vector as Vector, tc3_vectors as vectors};
 
 use crate::common::{DEVICE, Emu, test_config};
 
@@ -23,27 +24,6 @@ const FIXTURES: &str = concat!(
 const ORACLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/js-oracle");
 const CLIENT_CREDENTIAL: &str = "/auth/v1/token/clientCredential";
 
-#[derive(Deserialize, Clone)]
-struct Vector {
-    name: String,
-    secret_id: String,
-    secret_key: String,
-    session_token: Option<String>,
-    method: String,
-    url: String,
-    headers: Vec<(String, String)>,
-    body: Option<String>,
-    timestamp: u64,
-    authorization: String,
-}
-
-fn vectors() -> Vec<Vector> {
-    let text = std::fs::read_to_string(format!("{ORACLE}/tc3-vectors.json")).unwrap();
-    let table: Value = serde_json::from_str(&text).unwrap();
-    serde_json::from_value(table["vectors"].clone()).unwrap()
-}
-
-/// The vectors of the client-credential request itself, as a server receives them.
 fn client_credential_vectors() -> Vec<Vector> {
     vectors()
         .into_iter()
