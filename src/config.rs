@@ -332,6 +332,13 @@ impl Config {
     /// The HTTP client: the caller's, or ours with timeouts, no redirects and our user
     /// agent. The session's transport also sets the timeout on every request (so a
     /// caller's client gets it too); the client-level one covers the verifier's calls.
+    /// The timeout every request must carry itself: only with a user's client, whose
+    /// own settings this crate cannot change (the built-in client has it already, and
+    /// a per-request timeout costs an allocation per request).
+    pub(crate) fn per_request_timeout(&self) -> Option<Duration> {
+        self.http.is_some().then_some(self.timeout)
+    }
+
     pub(crate) fn http_client(&self) -> Result<reqwest::Client, ConfigError> {
         if let Some(client) = &self.http {
             return Ok(client.clone());

@@ -6,19 +6,17 @@
 //! progenitor calls `pre` then `exec` for every operation; `OperationInfo` carries only
 //! the operation id, so the credential comes from the spec-generated table in `auth.rs`.
 
+use std::sync::Arc;
+
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
-use reqwest::header::{AUTHORIZATION, HeaderName};
+use reqwest::header::AUTHORIZATION;
 use reqwest::{Method, Request, Response};
 
 use crate::auth::{AuthKind, operation_auth};
 use crate::call;
 use crate::generated::Client as RawClient;
-use crate::session::SessionCore;
-use crate::transport::{Attempts, Replay};
-
-/// progenitor adds `api-version: <info.version>` to every request; CloudBase does not
-/// define it, and the generator cannot be told not to.
-const API_VERSION: HeaderName = HeaderName::from_static("api-version");
+use crate::session::{Core, SessionCore};
+use crate::transport::{Answer, Attempts, Replay, duplicate};
 
 impl ClientHooks<SessionCore> for RawClient {
     async fn pre<E>(
@@ -26,7 +24,6 @@ impl ClientHooks<SessionCore> for RawClient {
         request: &mut Request,
         info: &OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
-        request.headers_mut().remove(API_VERSION);
         stamp(&self.inner().0, request, info.operation_id)
             .await
             .map_err(|e| {
@@ -39,65 +36,84 @@ impl ClientHooks<SessionCore> for RawClient {
     }
 
     async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
-        let core = &self.inner().0;
-        let operation = info.operation_id;
-        let mut attempts = Attempts::new(core.transport.retry_policy());
-        let idempotent = request.method() == Method::GET;
-        let replay = || {
-            if idempotent {
-                Replay::Idempotent
-            } else {
-                Replay::IfNotSent
-            }
-        };
-        // The template of every retry and of the resend after a 401; cheap (JSON and
-        // form bodies are bytes).
-        let spare = request.try_clone();
-        let first = core
-            .transport
-            .send(request, spare.as_ref(), operation, replay(), &mut attempts)
-            .await
-            .map_err(without_query)?;
-        if !first.is_unauthenticated() {
-            return Ok(first.into_response());
+        exchange(&self.inner().0, request, info.operation_id).await
+    }
+}
+
+type Reply = reqwest::Result<Response>;
+
+/// Sends the request through the transport; when a bearer call's own token is refused
+/// with 401, goes on to [`after_rejection`].
+async fn exchange(core: &Arc<Core>, request: Request, operation: &'static str) -> Reply {
+    let mut attempts = Attempts::new(core.transport.retry_policy());
+    let replay = replay_for(&request);
+    // The template of every retry and of the resend after a 401; cheap (JSON and
+    // form bodies are bytes).
+    let spare = duplicate(&request);
+    let first = core
+        .transport
+        .send(request, spare.as_ref(), operation, replay, &mut attempts)
+        .await
+        .map_err(without_query)?;
+    match spare {
+        // Boxed: the uncommon path, kept out of the future every call carries.
+        Some(template) if first.is_unauthenticated() && attempts.any_left() => {
+            Box::pin(after_rejection(core, first, template, operation, attempts)).await
         }
-        // Reactive path: one refresh and one resend, only for the session's own token
-        // (not one given with `with_bearer_token`), never for the token endpoint (it is
-        // not a bearer operation), and only while the call has attempts left.
-        let Some(mut template) = spare.filter(|_| attempts.any_left()) else {
-            return Ok(first.into_response());
-        };
-        let own_bearer = operation_auth(operation)
-            .is_some_and(|op| op.auth == AuthKind::UserBearer)
-            && call::overrides(|o| o.bearer.is_some()) != Some(true);
-        let Some(sent) = template
-            .headers()
-            .get(AUTHORIZATION)
-            .filter(|_| own_bearer)
-            .cloned()
-        else {
-            return Ok(first.into_response());
-        };
-        match core.refresh_after_rejection(&sent).await {
-            Ok(tokens) => {
-                template
-                    .headers_mut()
-                    .insert(AUTHORIZATION, tokens.bearer.clone());
-                let Some(resend) = template.try_clone() else {
-                    return Ok(first.into_response());
-                };
-                // A refused request did nothing, so a resend is safe for any method.
-                Ok(core
-                    .transport
-                    .send(resend, Some(&template), operation, replay(), &mut attempts)
-                    .await
-                    .map_err(without_query)?
-                    .into_response())
-            }
-            Err(error) => {
-                call::report(|r| r.failure = Some(error));
-                Ok(first.into_response())
-            }
+        _ => Ok(first.into_response()),
+    }
+}
+
+/// A `GET` may be sent again whenever it failed transiently; anything else only if it
+/// never left this machine.
+fn replay_for(request: &Request) -> Replay<'static> {
+    if request.method() == Method::GET {
+        Replay::Idempotent
+    } else {
+        Replay::IfNotSent
+    }
+}
+
+/// The reactive path: one refresh and one resend, only for the session's own token
+/// (not one given with `with_bearer_token`), never for the token endpoint (it is not a
+/// bearer operation), and only while the call has attempts left.
+async fn after_rejection(
+    core: &Arc<Core>,
+    first: Answer,
+    mut template: Request,
+    operation: &'static str,
+    mut attempts: Attempts,
+) -> Reply {
+    let own_bearer = operation_auth(operation).is_some_and(|op| op.auth == AuthKind::UserBearer)
+        && call::overrides(|o| o.bearer.is_some()) != Some(true);
+    let Some(sent) = template
+        .headers()
+        .get(AUTHORIZATION)
+        .filter(|_| own_bearer)
+        .cloned()
+    else {
+        return Ok(first.into_response());
+    };
+    match core.refresh_after_rejection(&sent).await {
+        Ok(tokens) => {
+            template
+                .headers_mut()
+                .insert(AUTHORIZATION, tokens.bearer.clone());
+            let Some(resend) = duplicate(&template) else {
+                return Ok(first.into_response());
+            };
+            // A refused request did nothing, so a resend is safe for any method.
+            let replay = replay_for(&template);
+            Ok(core
+                .transport
+                .send(resend, Some(&template), operation, replay, &mut attempts)
+                .await
+                .map_err(without_query)?
+                .into_response())
+        }
+        Err(error) => {
+            call::report(|r| r.failure = Some(error));
+            Ok(first.into_response())
         }
     }
 }
@@ -117,7 +133,7 @@ fn without_query(mut error: reqwest::Error) -> reqwest::Error {
 /// Stamps the request with the identity's headers and the operation's credential, the
 /// session's token refreshed first if it is due.
 async fn stamp(
-    core: &std::sync::Arc<crate::session::Core>,
+    core: &Arc<Core>,
     request: &mut Request,
     operation: &str,
 ) -> Result<(), crate::Error> {

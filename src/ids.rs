@@ -30,8 +30,11 @@ pub fn new_device_id() -> String {
 
 /// A fresh `x-request-id` header value.
 pub(crate) fn new_request_id() -> HeaderValue {
-    // Hex digits are always a valid header value.
-    HeaderValue::from_bytes(&random_hex32()).unwrap_or_else(|_| HeaderValue::from_static("0"))
+    // Owned by a `Bytes` that holds the array inline: one allocation, and a clone (for
+    // the error report) is a reference count, not a second allocation. Hex digits are
+    // always a valid header value.
+    HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(random_hex32()))
+        .unwrap_or_else(|_| HeaderValue::from_static("0"))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! knows about files in `OUT_DIR` or the repository layout: callers pass text in and
 //! write text out.
 
+mod api_version;
 mod lint;
 pub mod openapi;
 mod operations;

@@ -167,7 +167,7 @@ impl Session {
     pub fn new(config: Config) -> Result<Session, Error> {
         let transport = Transport::new(
             config.http_client()?,
-            config.timeout,
+            config.per_request_timeout(),
             config.max_response_bytes,
             config.retry,
         );

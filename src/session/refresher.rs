@@ -156,7 +156,7 @@ async fn grant(
     *request.timeout_mut() = Some(core.refresh_timeout);
     core.identity.stamp(&mut request, op, None)?;
     let mut attempts = Attempts::new(core.transport.retry_policy());
-    let template = request.try_clone();
+    let template = crate::transport::duplicate(&request);
     let send = core
         .transport
         .send(request, template.as_ref(), operation, replay, &mut attempts);

@@ -29,8 +29,9 @@ use crate::ids::REQUEST_ID;
 #[derive(Debug)]
 pub(crate) struct Transport {
     http: reqwest::Client,
-    /// Applied to every request, whoever built the client.
-    timeout: Duration,
+    /// Set on every request that has none: `Config::with_timeout` with a user's
+    /// client (the built-in client applies it itself).
+    timeout: Option<Duration>,
     max_response_bytes: usize,
     retry: RetryPolicy,
 }
@@ -77,7 +78,7 @@ impl Attempts {
 impl Transport {
     pub(crate) fn new(
         http: reqwest::Client,
-        timeout: Duration,
+        timeout: Option<Duration>,
         max_response_bytes: usize,
         retry: RetryPolicy,
     ) -> Transport {
@@ -100,38 +101,51 @@ impl Transport {
     /// Sends `request`, retrying transient failures as `replay` allows, with full jitter
     /// and `Retry-After`, while `attempts` last. Retries are copies of `template` (the
     /// same request; `None` when its body is a stream, then nothing is retried).
-    pub(crate) async fn send(
-        &self,
+    ///
+    /// Not an `async fn`, and the retries boxed: the future every call carries holds
+    /// the first attempt only, not the request, a sleep and a second attempt.
+    pub(crate) fn send<'a>(
+        &'a self,
         request: Request,
-        template: Option<&Request>,
+        template: Option<&'a Request>,
         operation: &'static str,
-        replay: Replay<'_>,
-        attempts: &mut Attempts,
-    ) -> reqwest::Result<Answer> {
-        let mut request = request;
+        replay: Replay<'a>,
+        attempts: &'a mut Attempts,
+    ) -> impl Future<Output = reqwest::Result<Answer>> + 'a {
         // tokio's clock, so tests with paused time see the backoff.
         let started = tokio::time::Instant::now();
-        loop {
-            attempts.left = attempts.left.saturating_sub(1);
-            // Boxed: reqwest's exchange future is large, and every caller's future (the
-            // hooks, `Session::send`, the verifier) would otherwise carry it inline — deep
-            // enough in a debug build to overflow a 2 MiB thread stack.
-            let result = Box::pin(self.attempt(request, operation)).await;
-            let delay = self.retry_delay(&result, &replay, attempts, started);
-            let next = delay.and(template).and_then(Request::try_clone);
-            let (Some(next), Some(delay)) = (next, delay) else {
-                return result;
-            };
-            tracing::debug!(
-                operation,
-                retry = attempts.retries_made + 1,
-                ?delay,
-                "transient failure; retrying"
-            );
-            tokio::time::sleep(delay).await;
-            attempts.retries_made += 1;
-            request = next;
+        attempts.left = attempts.left.saturating_sub(1);
+        let first = self.attempt(request, operation);
+        async move {
+            let mut result = first.await;
+            loop {
+                let delay = self.retry_delay(&result, &replay, attempts, started);
+                let next = delay.and(template).and_then(duplicate);
+                let (Some(next), Some(delay)) = (next, delay) else {
+                    return result;
+                };
+                tracing::debug!(
+                    operation,
+                    retry = attempts.retries_made + 1,
+                    ?delay,
+                    "transient failure; retrying"
+                );
+                attempts.retries_made += 1;
+                attempts.left = attempts.left.saturating_sub(1);
+                result = Box::pin(self.retry(delay, next, operation)).await;
+            }
         }
+    }
+
+    /// Waits out `delay`, then sends `request` again.
+    async fn retry(
+        &self,
+        delay: Duration,
+        request: Request,
+        operation: &'static str,
+    ) -> reqwest::Result<Answer> {
+        tokio::time::sleep(delay).await;
+        self.attempt(request, operation).await
     }
 
     fn retry_delay(
@@ -173,11 +187,15 @@ impl Transport {
 
     /// One HTTP exchange inside a span: operation id, method, path, request id, status and
     /// duration; never a body, a query string or a header value.
-    async fn attempt(
+    ///
+    /// Not an `async fn`: the request goes to reqwest before the future is made, so the
+    /// future does not carry it (every caller's future holds this one, and futures are
+    /// moved, byte by byte, on every call).
+    fn attempt(
         &self,
         mut request: Request,
         operation: &'static str,
-    ) -> reqwest::Result<Answer> {
+    ) -> impl Future<Output = reqwest::Result<Answer>> + '_ {
         let request_id = call::overrides(|o| o.request_id.clone())
             .flatten()
             .unwrap_or_else(crate::ids::new_request_id);
@@ -185,8 +203,8 @@ impl Transport {
             r.observed.operation = Some(operation);
             r.observed.request_id = Some(request_id.clone());
         });
-        if request.timeout().is_none() {
-            *request.timeout_mut() = Some(self.timeout);
+        if request.timeout().is_none() && self.timeout.is_some() {
+            *request.timeout_mut() = self.timeout;
         }
         let span = tracing::debug_span!(
             "cloudbase_auth.request",
@@ -198,33 +216,36 @@ impl Transport {
             duration_ms = tracing::field::Empty,
         );
         request.headers_mut().insert(REQUEST_ID, request_id.clone());
-        let started = Instant::now();
-        async {
-            let result = self.exchange(request, operation, request_id).await;
-            let span = tracing::Span::current();
+        let is_get = request.method() == Method::GET;
+        let exchange = self.exchange(self.http.execute(request), is_get, operation, request_id);
+        async move {
+            // No subscriber wants the span: nothing to time, record or enter.
+            if span.is_disabled() {
+                return exchange.await;
+            }
+            let started = Instant::now();
+            let result = exchange.instrument(span.clone()).await;
             span.record("duration_ms", started.elapsed().as_millis() as u64);
-            match &result {
+            span.in_scope(|| match &result {
                 Ok(answer) => {
                     let status = answer.status().as_u16();
                     span.record("status", status);
                     tracing::debug!(status, "response");
                 }
                 Err(e) => tracing::debug!(cause = %classify(e), "transport failure"),
-            }
+            });
             result
         }
-        .instrument(span)
-        .await
     }
 
     async fn exchange(
         &self,
-        request: Request,
+        pending: impl Future<Output = reqwest::Result<Response>>,
+        is_get: bool,
         operation: &'static str,
         request_id: HeaderValue,
     ) -> reqwest::Result<Answer> {
-        let is_get = request.method() == Method::GET;
-        let response = self.http.execute(request).await?;
+        let response = pending.await?;
         let status = response.status();
         // The common case costs nothing extra: hyper enforces the declared length, and a
         // success of a `GET` carries no secret to guard (see `secret_bodies`).
@@ -237,10 +258,38 @@ impl Transport {
         {
             return Ok(Answer::Passed(response));
         }
-        body::buffer(response, self.max_response_bytes, operation, request_id)
-            .await
-            .map(Answer::Buffered)
+        // Boxed: the uncommon path, and its future is large.
+        Box::pin(body::buffer(
+            response,
+            self.max_response_bytes,
+            operation,
+            request_id,
+        ))
+        .await
+        .map(Answer::Buffered)
     }
+}
+
+/// A copy of `request` to send again, or `None` if its body is a stream.
+///
+/// Not reqwest's `Request::try_clone`: that sets the copy's timeout even when there is
+/// none, which allocates an extension map on every call. The timeout is the only
+/// extension a request built by reqwest's builder carries.
+pub(crate) fn duplicate(request: &Request) -> Option<Request> {
+    let body = match request.body() {
+        Some(body) => Some(reqwest::Body::from(bytes::Bytes::copy_from_slice(
+            body.as_bytes()?,
+        ))),
+        None => None,
+    };
+    let mut copy = Request::new(request.method().clone(), request.url().clone());
+    *copy.headers_mut() = request.headers().clone();
+    *copy.version_mut() = request.version();
+    if let Some(timeout) = request.timeout() {
+        *copy.timeout_mut() = Some(*timeout);
+    }
+    *copy.body_mut() = body;
+    Some(copy)
 }
 
 /// What came back: a success passed through untouched, or a response read whole.
