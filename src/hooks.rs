@@ -35,34 +35,35 @@ impl ClientHooks<SessionCore> for RawClient {
             })
     }
 
-    async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
-        exchange(&self.inner().0, request, info.operation_id).await
+    /// Sends the request through the transport; when a bearer call's own token is
+    /// refused with 401, goes on to [`after_rejection`].
+    async fn exec(&self, request: Request, info: &OperationInfo) -> Reply {
+        let core = &self.inner().0;
+        let operation = info.operation_id;
+        let mut attempts = Attempts::new(core.transport.retry_policy());
+        let replay = replay_for(&request);
+        // The template of every retry and of the resend after a 401; cheap (JSON and
+        // form bodies are bytes).
+        let spare = duplicate(&request);
+        let transport = &core.transport;
+        let first = transport
+            .first_attempt(request, operation, &mut attempts)
+            .await;
+        let first = transport
+            .retried(first, spare.as_ref(), operation, replay, &mut attempts)
+            .await
+            .map_err(without_query)?;
+        match spare {
+            // Boxed: the uncommon path, kept out of the future every call carries.
+            Some(template) if first.is_unauthenticated() && attempts.any_left() => {
+                Box::pin(after_rejection(core, first, template, operation, attempts)).await
+            }
+            _ => Ok(first.into_response()),
+        }
     }
 }
 
 type Reply = reqwest::Result<Response>;
-
-/// Sends the request through the transport; when a bearer call's own token is refused
-/// with 401, goes on to [`after_rejection`].
-async fn exchange(core: &Arc<Core>, request: Request, operation: &'static str) -> Reply {
-    let mut attempts = Attempts::new(core.transport.retry_policy());
-    let replay = replay_for(&request);
-    // The template of every retry and of the resend after a 401; cheap (JSON and
-    // form bodies are bytes).
-    let spare = duplicate(&request);
-    let first = core
-        .transport
-        .send(request, spare.as_ref(), operation, replay, &mut attempts)
-        .await
-        .map_err(without_query)?;
-    match spare {
-        // Boxed: the uncommon path, kept out of the future every call carries.
-        Some(template) if first.is_unauthenticated() && attempts.any_left() => {
-            Box::pin(after_rejection(core, first, template, operation, attempts)).await
-        }
-        _ => Ok(first.into_response()),
-    }
-}
 
 /// A `GET` may be sent again whenever it failed transiently; anything else only if it
 /// never left this machine.
@@ -151,4 +152,49 @@ async fn stamp(
     }
     let tokens = core.fresh_tokens().await?;
     core.identity.stamp(request, op, Some(&tokens.bearer))
+}
+#[cfg(test)]
+mod sizes_tmp {
+    #[test]
+    fn sizes() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _g = rt.enter();
+        use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+        let session = crate::Session::new(
+            crate::Config::for_base_url("http://127.0.0.1:1").with_client_id("x"),
+        )
+        .unwrap();
+        let raw = session.raw();
+        let core = &raw.inner().0;
+        let info = OperationInfo {
+            operation_id: "get_user_me",
+        };
+        let req =
+            || reqwest::Request::new(reqwest::Method::GET, "http://127.0.0.1:1/".parse().unwrap());
+        let mut r = req();
+        println!(
+            "pre {}",
+            std::mem::size_of_val(&raw.pre::<()>(&mut r, &info))
+        );
+        println!("exec {}", std::mem::size_of_val(&raw.exec(req(), &info)));
+        let mut attempts = crate::transport::Attempts::new(core.transport.retry_policy());
+        println!(
+            "tsend {}",
+            std::mem::size_of_val(&core.transport.send(
+                req(),
+                None,
+                "x",
+                crate::transport::Replay::Idempotent,
+                &mut attempts
+            ))
+        );
+        println!(
+            "get_user_me {}",
+            std::mem::size_of_val(&raw.get_user_me().send())
+        );
+        println!("me {}", std::mem::size_of_val(&session.me()));
+    }
 }

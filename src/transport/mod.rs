@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderValue;
 use reqwest::{Method, Request, Response, StatusCode};
-use tracing::Instrument;
+use tracing::Span;
+use tracing::instrument::{Instrument, Instrumented};
 
 use crate::call;
 use crate::retry::RetryPolicy;
@@ -60,6 +61,8 @@ pub(crate) struct Failed {
 pub(crate) struct Attempts {
     left: u32,
     retries_made: u32,
+    /// When the current send began (its rules see the time spent retrying).
+    since: tokio::time::Instant,
 }
 
 impl Attempts {
@@ -67,6 +70,7 @@ impl Attempts {
         Attempts {
             left: policy.max_retries.saturating_add(1),
             retries_made: 0,
+            since: tokio::time::Instant::now(),
         }
     }
 
@@ -101,39 +105,62 @@ impl Transport {
     /// Sends `request`, retrying transient failures as `replay` allows, with full jitter
     /// and `Retry-After`, while `attempts` last. Retries are copies of `template` (the
     /// same request; `None` when its body is a stream, then nothing is retried).
-    ///
-    /// Not an `async fn`, and the retries boxed: the future every call carries holds
-    /// the first attempt only, not the request, a sleep and a second attempt.
-    pub(crate) fn send<'a>(
-        &'a self,
+    pub(crate) async fn send(
+        &self,
         request: Request,
-        template: Option<&'a Request>,
+        template: Option<&Request>,
         operation: &'static str,
-        replay: Replay<'a>,
-        attempts: &'a mut Attempts,
-    ) -> impl Future<Output = reqwest::Result<Answer>> + 'a {
+        replay: Replay<'_>,
+        attempts: &mut Attempts,
+    ) -> reqwest::Result<Answer> {
+        let first = self.first_attempt(request, operation, attempts).await;
+        self.retried(first, template, operation, replay, attempts)
+            .await
+    }
+
+    /// The first attempt of [`send`](Transport::send). The hooks call it and
+    /// [`retried`](Transport::retried) themselves: they hold the request as an argument
+    /// already, and handing it down to one more future would make every call's future
+    /// carry a second copy.
+    pub(crate) fn first_attempt(
+        &self,
+        request: Request,
+        operation: &'static str,
+        attempts: &mut Attempts,
+    ) -> Instrumented<impl Future<Output = reqwest::Result<Answer>> + '_> {
         // tokio's clock, so tests with paused time see the backoff.
-        let started = tokio::time::Instant::now();
+        attempts.since = tokio::time::Instant::now();
         attempts.left = attempts.left.saturating_sub(1);
-        let first = self.attempt(request, operation);
-        async move {
-            let mut result = first.await;
-            loop {
-                let delay = self.retry_delay(&result, &replay, attempts, started);
-                let next = delay.and(template).and_then(duplicate);
-                let (Some(next), Some(delay)) = (next, delay) else {
-                    return result;
-                };
-                tracing::debug!(
-                    operation,
-                    retry = attempts.retries_made + 1,
-                    ?delay,
-                    "transient failure; retrying"
-                );
-                attempts.retries_made += 1;
-                attempts.left = attempts.left.saturating_sub(1);
-                result = Box::pin(self.retry(delay, next, operation)).await;
-            }
+        self.attempt(request, operation)
+    }
+
+    /// The rest of [`send`](Transport::send): retries while `result` is a transient
+    /// failure and the rules allow.
+    pub(crate) async fn retried(
+        &self,
+        mut result: reqwest::Result<Answer>,
+        template: Option<&Request>,
+        operation: &'static str,
+        replay: Replay<'_>,
+        attempts: &mut Attempts,
+    ) -> reqwest::Result<Answer> {
+        loop {
+            let delay = self.retry_delay(&result, &replay, attempts);
+            let next = delay.and(template).and_then(duplicate);
+            let (Some(next), Some(delay)) = (next, delay) else {
+                return result;
+            };
+            tracing::debug!(
+                operation,
+                retry = attempts.retries_made + 1,
+                ?delay,
+                "transient failure; retrying"
+            );
+            attempts.retries_made += 1;
+            attempts.left = attempts.left.saturating_sub(1);
+            // Boxed: the uncommon path. Inline, a sleep and a second attempt would be
+            // part of the future of every call.
+            result = Box::pin(self.retry(delay, next, operation)).await;
         }
     }
 
@@ -153,7 +180,6 @@ impl Transport {
         result: &reqwest::Result<Answer>,
         replay: &Replay<'_>,
         attempts: &Attempts,
-        started: tokio::time::Instant,
     ) -> Option<Duration> {
         if !attempts.any_left() {
             return None;
@@ -180,7 +206,7 @@ impl Transport {
         let allowed = match replay {
             Replay::Idempotent => true,
             Replay::IfNotSent => !failed.may_have_been_sent,
-            Replay::Decide(rule) => rule(&failed, started.elapsed() + delay),
+            Replay::Decide(rule) => rule(&failed, attempts.since.elapsed() + delay),
         };
         allowed.then_some(delay)
     }
@@ -195,7 +221,7 @@ impl Transport {
         &self,
         mut request: Request,
         operation: &'static str,
-    ) -> impl Future<Output = reqwest::Result<Answer>> + '_ {
+    ) -> Instrumented<impl Future<Output = reqwest::Result<Answer>> + '_> {
         let request_id = call::overrides(|o| o.request_id.clone())
             .flatten()
             .unwrap_or_else(crate::ids::new_request_id);
@@ -215,30 +241,45 @@ impl Transport {
             status = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
         );
+        // A span no subscriber wants is replaced by none: under tracing's `log` feature
+        // a disabled span still formats a log record on every poll.
+        let traced = !span.is_disabled();
+        let span = if traced { span } else { Span::none() };
         request.headers_mut().insert(REQUEST_ID, request_id.clone());
         let is_get = request.method() == Method::GET;
-        let exchange = self.exchange(self.http.execute(request), is_get, operation, request_id);
-        async move {
-            // No subscriber wants the span: nothing to time, record or enter.
-            if span.is_disabled() {
-                return exchange.await;
-            }
-            let started = Instant::now();
-            let result = exchange.instrument(span.clone()).await;
+        let pending = self.http.execute(request);
+        self.exchange(pending, is_get, operation, request_id, traced)
+            .instrument(span)
+    }
+
+    /// Runs in the request's span: the exchange, and its outcome recorded on the span.
+    async fn exchange(
+        &self,
+        pending: impl Future<Output = reqwest::Result<Response>>,
+        is_get: bool,
+        operation: &'static str,
+        request_id: HeaderValue,
+        traced: bool,
+    ) -> reqwest::Result<Answer> {
+        let started = traced.then(Instant::now);
+        let result = self.receive(pending, is_get, operation, request_id).await;
+        if let Some(started) = started {
+            let span = Span::current();
             span.record("duration_ms", started.elapsed().as_millis() as u64);
-            span.in_scope(|| match &result {
+            match &result {
                 Ok(answer) => {
                     let status = answer.status().as_u16();
                     span.record("status", status);
                     tracing::debug!(status, "response");
                 }
                 Err(e) => tracing::debug!(cause = %classify(e), "transport failure"),
-            });
-            result
+            }
         }
+        result
     }
 
-    async fn exchange(
+    /// The answer: a success passed through, anything else read whole (bounded).
+    async fn receive(
         &self,
         pending: impl Future<Output = reqwest::Result<Response>>,
         is_get: bool,
