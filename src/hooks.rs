@@ -6,7 +6,10 @@
 //! progenitor calls `pre` then `exec` for every operation; `OperationInfo` carries only
 //! the operation id, so the credential comes from the spec-generated table in `auth.rs`.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::header::AUTHORIZATION;
@@ -36,27 +39,103 @@ impl ClientHooks<SessionCore> for RawClient {
     }
 
     /// Sends the request through the transport; when a bearer call's own token is
-    /// refused with 401, goes on to [`after_rejection`].
-    async fn exec(&self, request: Request, info: &OperationInfo) -> Reply {
-        let core = &self.inner().0;
-        let operation = info.operation_id;
-        let mut attempts = Attempts::new(core.transport.retry_policy());
-        let replay = replay_for(&request);
-        // The template of every retry and of the resend after a 401; cheap (JSON and
-        // form bodies are bytes).
-        let spare = duplicate(&request);
-        let transport = &core.transport;
+    /// refused with 401, refreshes once and resends once ([`after_rejection`]).
+    fn exec(&self, request: Request, info: &OperationInfo) -> impl Future<Output = Reply> {
+        exchange(&self.inner().0, request, info.operation_id)
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of `exec`, written out so that the future every call carries holds
+    /// the request once: an `async fn` keeps a request argument twice (as argument and
+    /// as local), and an async block awaiting an attempt made before it keeps that
+    /// twice. The first attempt is polled in place; what may follow it (retries, the
+    /// refresh and resend after a 401) runs boxed, only when needed.
+    struct Exchange<'a, A> {
+        #[pin]
+        first: A,
+        rest: Option<Rest<'a>>,
+        then: Option<Pin<Box<dyn Future<Output = Reply> + Send + 'a>>>,
+    }
+}
+
+/// What a call needs after its first attempt.
+struct Rest<'a> {
+    core: &'a Arc<Core>,
+    operation: &'static str,
+    /// The template of every retry and of the resend after a 401; cheap to make (JSON
+    /// and form bodies are bytes). `None` when the body is a stream.
+    spare: Option<Request>,
+    attempts: Attempts,
+    replay: Replay<'static>,
+}
+
+/// Starts a call's exchange: the request goes out as the first attempt.
+fn exchange<'a>(
+    core: &'a Arc<Core>,
+    request: Request,
+    operation: &'static str,
+) -> Exchange<'a, impl Future<Output = reqwest::Result<Answer>> + use<'a>> {
+    let mut attempts = Attempts::new(core.transport.retry_policy());
+    let replay = replay_for(&request);
+    let spare = duplicate(&request);
+    let first = core
+        .transport
+        .first_attempt(request, operation, &mut attempts);
+    Exchange {
+        first,
+        rest: Some(Rest {
+            core,
+            operation,
+            spare,
+            attempts,
+            replay,
+        }),
+        then: None,
+    }
+}
+
+impl<A: Future<Output = reqwest::Result<Answer>>> Future for Exchange<'_, A> {
+    type Output = Reply;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Reply> {
+        let mut this = self.project();
+        loop {
+            if let Some(then) = this.then.as_mut() {
+                return then.as_mut().poll(cx);
+            }
+            let result = std::task::ready!(this.first.as_mut().poll(cx));
+            let Some(rest) = this.rest.take() else {
+                unreachable!("`exec` polled after it completed");
+            };
+            match result {
+                // The common case: done, nothing boxed.
+                Ok(answer) if !answer.is_transient() && !answer.is_unauthenticated() => {
+                    return Poll::Ready(Ok(answer.into_response()));
+                }
+                result => *this.then = Some(Box::pin(rest.finish(result))),
+            }
+        }
+    }
+}
+
+impl Rest<'_> {
+    /// Retries a transient failure, then refreshes and resends after a 401.
+    async fn finish(mut self, first: reqwest::Result<Answer>) -> Reply {
+        let transport = &self.core.transport;
         let first = transport
-            .first_attempt(request, operation, &mut attempts)
-            .await;
-        let first = transport
-            .retried(first, spare.as_ref(), operation, replay, &mut attempts)
+            .retried(
+                first,
+                self.spare.as_ref(),
+                self.operation,
+                self.replay,
+                &mut self.attempts,
+            )
             .await
             .map_err(without_query)?;
-        match spare {
-            // Boxed: the uncommon path, kept out of the future every call carries.
-            Some(template) if first.is_unauthenticated() && attempts.any_left() => {
-                Box::pin(after_rejection(core, first, template, operation, attempts)).await
+        match self.spare {
+            Some(template) if first.is_unauthenticated() && self.attempts.any_left() => {
+                after_rejection(self.core, first, template, self.operation, self.attempts).await
             }
             _ => Ok(first.into_response()),
         }
@@ -152,49 +231,4 @@ async fn stamp(
     }
     let tokens = core.fresh_tokens().await?;
     core.identity.stamp(request, op, Some(&tokens.bearer))
-}
-#[cfg(test)]
-mod sizes_tmp {
-    #[test]
-    fn sizes() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let _g = rt.enter();
-        use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
-        let session = crate::Session::new(
-            crate::Config::for_base_url("http://127.0.0.1:1").with_client_id("x"),
-        )
-        .unwrap();
-        let raw = session.raw();
-        let core = &raw.inner().0;
-        let info = OperationInfo {
-            operation_id: "get_user_me",
-        };
-        let req =
-            || reqwest::Request::new(reqwest::Method::GET, "http://127.0.0.1:1/".parse().unwrap());
-        let mut r = req();
-        println!(
-            "pre {}",
-            std::mem::size_of_val(&raw.pre::<()>(&mut r, &info))
-        );
-        println!("exec {}", std::mem::size_of_val(&raw.exec(req(), &info)));
-        let mut attempts = crate::transport::Attempts::new(core.transport.retry_policy());
-        println!(
-            "tsend {}",
-            std::mem::size_of_val(&core.transport.send(
-                req(),
-                None,
-                "x",
-                crate::transport::Replay::Idempotent,
-                &mut attempts
-            ))
-        );
-        println!(
-            "get_user_me {}",
-            std::mem::size_of_val(&raw.get_user_me().send())
-        );
-        println!("me {}", std::mem::size_of_val(&session.me()));
-    }
 }

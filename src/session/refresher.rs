@@ -160,7 +160,7 @@ async fn grant(
     let send = core
         .transport
         .send(request, template.as_ref(), operation, replay, &mut attempts);
-    let (result, report) = call::scope(|_| {}, send).await;
+    let (result, report) = call::observe(send, |result, report| (result, report)).await;
     let request_id = (report.observed.request_id.as_ref())
         .and_then(crate::error::header_text)
         .unwrap_or_default();

@@ -122,12 +122,12 @@ impl Transport {
     /// [`retried`](Transport::retried) themselves: they hold the request as an argument
     /// already, and handing it down to one more future would make every call's future
     /// carry a second copy.
-    pub(crate) fn first_attempt(
-        &self,
+    pub(crate) fn first_attempt<'t>(
+        &'t self,
         request: Request,
         operation: &'static str,
         attempts: &mut Attempts,
-    ) -> Instrumented<impl Future<Output = reqwest::Result<Answer>> + '_> {
+    ) -> Instrumented<impl Future<Output = reqwest::Result<Answer>> + use<'t>> {
         // tokio's clock, so tests with paused time see the backoff.
         attempts.since = tokio::time::Instant::now();
         attempts.left = attempts.left.saturating_sub(1);
@@ -363,7 +363,7 @@ impl Answer {
 
     /// By the server's own status: an oversized 200 is not worth retrying, an oversized
     /// 503 is.
-    fn is_transient(&self) -> bool {
+    pub(crate) fn is_transient(&self) -> bool {
         is_transient_status(self.original_status().as_u16())
     }
 
