@@ -272,7 +272,7 @@ impl Tally {
 }
 
 fn summary(setup: &Setup) {
-    let rounds: usize = env_or("LAYER_SUMMARY_ROUNDS", 150);
+    let rounds: usize = env_or("LAYER_SUMMARY_ROUNDS", 300);
     let sequential_per_round: usize = 200;
     let batches_per_round: usize = 8;
     let Setup {

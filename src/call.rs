@@ -168,7 +168,7 @@ pub async fn with_request_id<F: Future>(request_id: impl Into<String>, future: F
 /// Runs `future` with a solved captcha's token, sent as `x-captcha-token` by every
 /// request it makes; use it to resend a call that failed with `captcha_required`.
 pub async fn with_captcha_token<F: Future>(token: &CaptchaToken, future: F) -> F::Output {
-    let value = crate::auth::sensitive(token.expose_secret());
+    let value = crate::sensitive_header::sensitive(token.expose_secret());
     with_overrides(|o| o.captcha = Some(value), future).await
 }
 
@@ -184,7 +184,7 @@ pub async fn with_captcha_token<F: Future>(token: &CaptchaToken, future: F) -> F
 /// # Ok(()) }
 /// ```
 pub async fn with_bearer_token<F: Future>(token: &AccessToken, future: F) -> F::Output {
-    let value = crate::auth::bearer(token.expose_secret());
+    let value = crate::sensitive_header::bearer(token.expose_secret());
     with_overrides(|o| o.bearer = Some(value), future).await
 }
 

@@ -8,7 +8,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::ConfigError;
 use crate::retry::RetryPolicy;
 use crate::secret::{ClientSecret, CloudSecretKey};
-use crate::server::ServerCredential;
+use crate::server::credential::ServerCredential;
 use crate::token_store::{MemoryTokenStore, TokenStore};
 
 /// Where the Auth v1 API lives (reference §9: two URL families; the path `/auth/v1/…`

@@ -8,11 +8,12 @@ use crate::auth::{self, AuthKind, Credential, OperationAuth};
 use crate::call;
 use crate::config::Config;
 use crate::error::{ConfigError, Error};
+use crate::sensitive_header;
 use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::secret::ClientSecret;
-use crate::server::ServerCredential;
+use crate::server::credential::ServerCredential;
 
 // `HeaderName`s, not `&str`s: a string name is parsed and copied on every insert.
 const DEVICE_ID: HeaderName = HeaderName::from_static("x-device-id");
@@ -40,7 +41,7 @@ impl Identity {
         let device_id = config.resolved_device_id()?;
         Ok(Identity {
             base_url: config.base_url()?,
-            client_basic: auth::basic(&client_id, secret.unwrap_or("")),
+            client_basic: sensitive_header::basic(&client_id, secret.unwrap_or("")),
             client_id,
             server_credential: config.cloud_secret.clone(),
             clock: config.clock.clone(),

@@ -77,6 +77,7 @@ mod private_file;
 mod redis_store;
 mod retry;
 mod secret;
+mod sensitive_header;
 pub mod server;
 mod session;
 mod tls;

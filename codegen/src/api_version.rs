@@ -69,3 +69,49 @@ fn shrink_header_map(stmt: &mut syn::Stmt, removed: usize) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cleaned(source: &str) -> String {
+        let mut file: syn::File = syn::parse_str(source).unwrap();
+        remove_api_version(&mut file);
+        file.to_token_stream().to_string()
+    }
+
+    #[test]
+    fn the_api_version_header_goes_and_the_map_shrinks_to_the_headers_left() {
+        let source = r#"
+            async fn send(client: &Client, token: &str) {
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+                header_map.append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(Client::api_version()),
+                );
+                header_map.append("x-other", token.to_string().try_into()?);
+            }
+        "#;
+        let out = cleaned(source);
+        assert!(!out.contains("api-version"), "{out}");
+        assert!(out.contains("with_capacity (1usize)"), "{out}");
+        assert!(out.contains("\"x-other\""), "{out}");
+    }
+
+    #[test]
+    fn other_appends_and_maps_are_left_alone() {
+        let source = r#"
+            fn f(map: &mut HeaderMap) {
+                let mut header_map = HeaderMap::with_capacity(3usize);
+                header_map.append("x-a", v());
+                map.append(HeaderName::from_static("api-version"), v());
+            }
+        "#;
+        let out = cleaned(source);
+        assert!(out.contains("with_capacity (3usize)"), "{out}");
+        assert!(
+            out.contains("api-version"),
+            "not progenitor's map: kept. {out}"
+        );
+    }
+}

@@ -89,11 +89,11 @@ impl ServerCredential {
     pub(crate) fn authorize(&self, request: &mut Request, now: SystemTime) -> Result<(), String> {
         let value = match &self.0 {
             Kind::Tc3(credential) => sign(credential, request, now)?,
-            Kind::ApiKey(key) => crate::auth::bearer(key.expose_secret()),
+            Kind::ApiKey(key) => crate::sensitive_header::bearer(key.expose_secret()),
             Kind::Basic {
                 secret_id,
                 secret_key,
-            } => crate::auth::basic(secret_id, secret_key.expose_secret()),
+            } => crate::sensitive_header::basic(secret_id, secret_key.expose_secret()),
         };
         request.headers_mut().insert(AUTHORIZATION, value);
         Ok(())

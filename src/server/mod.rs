@@ -9,7 +9,7 @@
 //!   file, as node-sdk's `createTicket` does; users sign in with them through
 //!   [`Session::sign_in_with_custom_ticket`](crate::Session::sign_in_with_custom_ticket).
 
-mod credential;
+pub(crate) mod credential;
 mod custom_sign_in;
 #[cfg(feature = "server")]
 mod pem;

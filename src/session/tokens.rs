@@ -39,7 +39,7 @@ impl Tokens {
                 .expires_at
                 .checked_sub(margin)
                 .unwrap_or(std::time::UNIX_EPOCH),
-            bearer: crate::auth::bearer(stored.access_token.expose_secret()),
+            bearer: crate::sensitive_header::bearer(stored.access_token.expose_secret()),
             access: stored.access_token,
             refresh: stored.refresh_token,
             expires_at: stored.expires_at,
@@ -95,7 +95,7 @@ pub(super) fn tokens_from(
             .and_then(|p| p.refresh.clone()),
     };
     Ok(Tokens {
-        bearer: crate::auth::bearer(&access),
+        bearer: crate::sensitive_header::bearer(&access),
         access: AccessToken::new(access),
         refresh,
         expires_at,

@@ -8,7 +8,7 @@ use super::claims::Expected;
 use super::jwks::{JwksSource, KeySet, parse_jwks};
 use super::offline::SignatureCheck;
 use super::online::Introspector;
-use super::{Backend, Inner, Mode, Verifier};
+use super::verify::{Backend, Inner, Mode, Verifier};
 use crate::{Clock, Config, Session};
 
 /// Why [`VerifierBuilder::build`] failed. Nothing was sent.
@@ -24,6 +24,18 @@ pub enum BuildError {
     /// The JWKS given to [`VerifierBuilder::with_jwks_json`] has no usable key.
     #[error("the given JWKS is not usable: {0}")]
     InvalidJwks(String),
+}
+
+impl Verifier {
+    /// A verifier that introspects tokens at `config`'s server.
+    pub fn online(config: Config) -> VerifierBuilder {
+        VerifierBuilder::new(config, Mode::Online)
+    }
+
+    /// A verifier that checks signatures with the keys at `config`'s JWKS URL.
+    pub fn offline(config: Config) -> VerifierBuilder {
+        VerifierBuilder::new(config, Mode::Offline)
+    }
 }
 
 /// Settings of a [`Verifier`]; start with [`Verifier::online`] or [`Verifier::offline`].

@@ -19,7 +19,9 @@ use axum::http::{HeaderMap, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service};
 
-use super::{Claims, Rejection, Verifier};
+use super::claims::Claims;
+use super::rejection::Rejection;
+use super::verify::Verifier;
 
 /// Wraps services so that they only see requests with a valid bearer token.
 ///

@@ -1,28 +1,15 @@
 //! Online mode: `GET /auth/v1/token/introspect` with the token as the bearer (reference
 //! §2.4). Sees revocations, at the cost of one call per token per cache TTL.
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
+use super::answer::Answer;
 use super::cache::log_id;
 use super::claims::{Claims, Expected, RawClaims};
 use super::rejection::Rejection;
 #[cfg(feature = "redis")]
 use super::shared_cache::SharedCache;
 use crate::{AccessToken, Error, Session};
-
-/// What the server said about a token (what the shared cache keeps).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) enum Answer {
-    /// Active, with the server's view of the token.
-    Active {
-        sub: Option<String>,
-        scope: Option<String>,
-        client_id: Option<String>,
-    },
-    /// Not active (revoked, signed out, unknown).
-    Inactive,
-}
 
 pub(crate) struct Introspector {
     session: Session,

@@ -11,8 +11,8 @@
 
 use std::time::Duration;
 
+use super::answer::Answer;
 use super::cache::{CachePolicy, hash, log_id};
-use super::online::Answer;
 use redis::aio::ConnectionManager;
 
 /// The longest a replica waits for Redis before introspecting instead.
