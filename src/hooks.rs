@@ -39,7 +39,7 @@ impl ClientHooks<SessionCore> for RawClient {
     }
 
     /// Sends the request through the transport; when a bearer call's own token is
-    /// refused with 401, refreshes once and resends once ([`after_rejection`]).
+    /// refused with 401, refreshes once and resends once (`after_rejection`).
     fn exec(&self, request: Request, info: &OperationInfo) -> impl Future<Output = Reply> {
         exchange(&self.inner().0, request, info.operation_id)
     }

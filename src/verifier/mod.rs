@@ -11,7 +11,8 @@
 //!
 //! Both keep verdicts in a bounded cache keyed by a SHA-256 of the token (never the token
 //! itself), for at most `min(exp - now, max TTL)`; refusals for a few seconds. Concurrent
-//! calls with one token share one check. Every time check uses the injectable [`Clock`].
+//! calls with one token share one check. Every time check uses the injectable
+//! [`Clock`](crate::Clock).
 //!
 //! ```no_run
 //! use cloudbase_auth::Config;
