@@ -20,7 +20,6 @@ mod support;
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
-use std::process::Stdio;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use cloudbase_auth::redis::aio::ConnectionManager;
@@ -30,6 +29,7 @@ use cloudbase_auth::{
     StoreError, StoredSession, TokenStore,
 };
 use cloudbase_auth_emulator::SeedUser;
+use cloudbase_auth_testkit::child::this_test_binary;
 use support::redis_server::RedisServer;
 use support::world::{PASSWORD, World};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
@@ -115,24 +115,6 @@ fn digest<'a>(tokens: impl IntoIterator<Item = &'a str>) -> u64 {
 }
 
 // ---------------------------------------------------------------- child processes
-
-fn this_test_binary(test: &str) -> tokio::process::Command {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let mut command = tokio::process::Command::new(exe);
-    command
-        .args([
-            test,
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true);
-    command
-}
 
 /// What follows `marker` on the first line holding it (the harness prints on that line too).
 async fn after(lines: &mut Lines<BufReader<ChildStdout>>, marker: &str) -> String {

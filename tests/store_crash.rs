@@ -10,7 +10,6 @@
 //! the `child_*` tests are `#[ignore]`d and do nothing unless started that way.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, UNIX_EPOCH};
 
 use cloudbase_auth::{
@@ -18,6 +17,7 @@ use cloudbase_auth::{
     TokenStore, decode_session_file,
 };
 use cloudbase_auth_emulator::{Control, Emulator, RunningEmulator, SeedUser};
+use cloudbase_auth_testkit::child::this_test_binary;
 use cloudbase_auth_testkit::{CLIENT_ID, PASSWORD, emulator_config, fast_retries};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -63,24 +63,6 @@ fn number_of(session: &StoredSession) -> u64 {
         "expiry of session {n}"
     );
     n
-}
-
-fn this_test_binary(test: &str) -> tokio::process::Command {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let mut command = tokio::process::Command::new(exe);
-    command
-        .args([
-            test,
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true);
-    command
 }
 
 /// Reads lines until one holds `marker`, and returns what follows it. The test harness

@@ -145,11 +145,8 @@ fn too_large(
     );
     Buffered {
         status,
-        original_status,
-        version,
-        headers,
-        body,
         replaced: Some(Replaced::TooLarge(cap)),
+        ..plain(original_status, version, headers, body)
     }
 }
 
@@ -166,12 +163,8 @@ fn undecodable(
         "[body withheld: it may hold a secret and did not match the spec ({reason})]"
     ));
     Buffered {
-        status,
-        original_status: status,
-        version,
-        headers,
-        body,
         replaced: Some(Replaced::Undecodable(reason)),
+        ..plain(status, version, headers, body)
     }
 }
 

@@ -61,8 +61,9 @@ pub(crate) struct Failed {
 pub(crate) struct Attempts {
     left: u32,
     retries_made: u32,
-    /// When the current send began (its rules see the time spent retrying).
-    since: tokio::time::Instant,
+    /// When the current send began (its rules see the time spent retrying); set by
+    /// [`Transport::first_attempt`].
+    since: Option<tokio::time::Instant>,
 }
 
 impl Attempts {
@@ -70,7 +71,7 @@ impl Attempts {
         Attempts {
             left: policy.max_retries.saturating_add(1),
             retries_made: 0,
-            since: tokio::time::Instant::now(),
+            since: None,
         }
     }
 
@@ -129,7 +130,7 @@ impl Transport {
         attempts: &mut Attempts,
     ) -> Instrumented<impl Future<Output = reqwest::Result<Answer>> + use<'t>> {
         // tokio's clock, so tests with paused time see the backoff.
-        attempts.since = tokio::time::Instant::now();
+        attempts.since = Some(tokio::time::Instant::now());
         attempts.left = attempts.left.saturating_sub(1);
         self.attempt(request, operation)
     }
@@ -206,7 +207,12 @@ impl Transport {
         let allowed = match replay {
             Replay::Idempotent => true,
             Replay::IfNotSent => !failed.may_have_been_sent,
-            Replay::Decide(rule) => rule(&failed, attempts.since.elapsed() + delay),
+            Replay::Decide(rule) => {
+                let spent = attempts
+                    .since
+                    .map_or(Duration::ZERO, |since| since.elapsed());
+                rule(&failed, spent + delay)
+            }
         };
         allowed.then_some(delay)
     }

@@ -8,11 +8,13 @@
 //! - [`contract`]: that check on its own;
 //! - [`mock`]: httpmock helpers for client tests that script the server;
 //! - [`oracle`]: the TC3 signature vectors the official npm packages generated;
+//! - [`child`]: a test binary run again as a child process;
 //! - the constants and settings every harness shares: [`DEVICE_ID`], [`CLIENT_ID`],
 //!   [`PASSWORD`], [`emulator_config`], [`fast_retries`].
 //!
 //! Not published: it exists so each fact above is written once.
 
+pub mod child;
 pub mod contract;
 pub mod emulator;
 pub mod mock;
