@@ -25,10 +25,9 @@ async fn timed(emu: &Emu, login: &str) -> Duration {
     started.elapsed()
 }
 
-/// Item 2: a wrong password for a known login and any unknown login take the same time, and
-/// a user without a password answers like an unknown login.
-#[tokio::test]
-async fn unknown_logins_answer_like_wrong_passwords_and_take_as_long() {
+/// The emulator with production password hashing (OWASP argon2 parameters) that never
+/// asks for a captcha, so every guess reaches the password check; `alice_01` seeded.
+async fn guessable() -> Emu {
     let emu = Emu::start_with(EmulatorConfig {
         password_hashing: PasswordHashing::Owasp,
         captcha_after_failed_sign_ins: u32::MAX,
@@ -36,6 +35,14 @@ async fn unknown_logins_answer_like_wrong_passwords_and_take_as_long() {
     })
     .await;
     emu.seed("alice_01");
+    emu
+}
+
+/// Item 2: a wrong password for a known login and any unknown login take the same time, and
+/// a user without a password answers like an unknown login.
+#[tokio::test]
+async fn unknown_logins_answer_like_wrong_passwords_and_take_as_long() {
+    let emu = guessable().await;
     emu.control.seed_user(SeedUser {
         username: Some("no_password".into()),
         ..SeedUser::default()
@@ -94,13 +101,7 @@ async fn parallel_guesses_stop_at_the_captcha_point() {
 /// Item 3: parallel guesses cannot exceed the hourly cap.
 #[tokio::test]
 async fn parallel_guesses_stop_at_the_hourly_cap() {
-    let emu = Emu::start_with(EmulatorConfig {
-        password_hashing: PasswordHashing::Owasp,
-        captcha_after_failed_sign_ins: u32::MAX,
-        ..test_config()
-    })
-    .await;
-    emu.seed("alice_01");
+    let emu = guessable().await;
     let replies = parallel_wrong_guesses(&emu, "alice_01", 130).await;
     assert_eq!(
         evaluated(&replies),
